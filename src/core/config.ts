@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+/** Every service Nubo knows, in the order used for --base-port offsets. */
+export const SERVICE_NAMES = [
+  'identity', 'compute', 'placement', 'image', 'network', 'volume', 'object', 'orchestration', 'dashboard',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** OpenStack's default ports. */
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  identity: 5000, compute: 8774, placement: 8778, image: 9292, network: 9696,
+  volume: 8776, object: 8080, orchestration: 8004, dashboard: 8000,
+};
+
+/** Services that exist in this build (others are accepted in config but not started yet). */
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity'];
+
+export interface IdentityConfig {
+  /** Admin password; generated and printed once at first start when unset. */
+  adminPassword?: string;
+  /** Token lifetime in seconds (Keystone [token] expiration). */
+  tokenExpiration: number;
+  /** Lockout after this many consecutive failed logins (0 = off), for lockoutDuration seconds. */
+  lockoutFailureAttempts: number;
+  lockoutDuration: number;
+  /** A new password may not equal any of the user's last N (Keystone unique_last_password_count). */
+  uniqueLastPasswordCount: number;
+  /** Days a password must be kept before the user may change it again (0 = off). */
+  minimumPasswordAge: number;
+  /** scrypt cost parameter N (a power of two); lower only for tests. */
+  passwordHashCost: number;
+  /** YAML/JSON file of policy rule overrides, as oslo.policy reads. */
+  policyFile?: string;
+  region: string;
+}
+
+export interface NuboConfig {
+  dataDir: string;
+  /** Address the listeners bind to. */
+  host: string;
+  /** Host name put in catalog URLs (defaults to host). */
+  publicHost: string;
+  /** When set, service N listens on basePort + its index in SERVICE_NAMES. */
+  basePort?: number;
+  ports: Record<ServiceName, number>;
+  services: ServiceName[];
+  /** sqlite file path or postgres:// URL; default: SQLite files in dataDir. */
+  database?: string;
+  /** inprocess:// (default) or amqp:// URL. */
+  transport?: string;
+  logLevel: string;
+  /** Largest request body accepted by JSON APIs, in bytes. */
+  bodyLimit: number;
+  identity: IdentityConfig;
+}
+
+export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity'>> & { identity?: Partial<IdentityConfig>; configFile?: string };
+
+export function defaultConfig(): NuboConfig {
+  return {
+    dataDir: resolve('.nubo'),
+    host: '127.0.0.1',
+    publicHost: '127.0.0.1',
+    ports: { ...DEFAULT_PORTS },
+    services: [...IMPLEMENTED_SERVICES],
+    logLevel: 'info',
+    bodyLimit: 1024 * 1024,
+    identity: {
+      tokenExpiration: 3600,
+      lockoutFailureAttempts: 0,
+      lockoutDuration: 1800,
+      uniqueLastPasswordCount: 0,
+      minimumPasswordAge: 0,
+      passwordHashCost: 16384,
+      region: 'RegionOne',
+    },
+  };
+}
+
+/** Environment variables, documented in the README. */
+function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const o: ConfigOverrides = { identity: {} };
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  if (env.NUBO_DATA_DIR) o.dataDir = env.NUBO_DATA_DIR;
+  if (env.NUBO_HOST) o.host = env.NUBO_HOST;
+  if (env.NUBO_PUBLIC_HOST) o.publicHost = env.NUBO_PUBLIC_HOST;
+  if (env.NUBO_BASE_PORT) o.basePort = num(env.NUBO_BASE_PORT);
+  if (env.NUBO_DATABASE_URL) o.database = env.NUBO_DATABASE_URL;
+  if (env.NUBO_TRANSPORT_URL) o.transport = env.NUBO_TRANSPORT_URL;
+  if (env.NUBO_LOG_LEVEL) o.logLevel = env.NUBO_LOG_LEVEL;
+  if (env.NUBO_SERVICES) o.services = env.NUBO_SERVICES.split(',').map((s) => s.trim()) as ServiceName[];
+  if (env.NUBO_ADMIN_PASSWORD) o.identity!.adminPassword = env.NUBO_ADMIN_PASSWORD;
+  if (env.NUBO_LOCKOUT_ATTEMPTS) o.identity!.lockoutFailureAttempts = num(env.NUBO_LOCKOUT_ATTEMPTS);
+  if (env.NUBO_LOCKOUT_DURATION) o.identity!.lockoutDuration = num(env.NUBO_LOCKOUT_DURATION);
+  if (env.NUBO_UNIQUE_LAST_PASSWORDS) o.identity!.uniqueLastPasswordCount = num(env.NUBO_UNIQUE_LAST_PASSWORDS);
+  if (env.NUBO_TOKEN_EXPIRATION) o.identity!.tokenExpiration = num(env.NUBO_TOKEN_EXPIRATION);
+  return o;
+}
+
+function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
+  const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
+  const { identity, configFile: _cf, ...rest } = o;
+  return { ...base, ...defined(rest), identity: { ...base.identity, ...defined(identity ?? {}) } } as NuboConfig;
+}
+
+/**
+ * Builds the effective configuration: defaults < config file < environment < flags.
+ * The file is `--config PATH`, else `$NUBO_CONFIG`, else `nubo.yaml` in the data directory.
+ */
+export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): NuboConfig {
+  const envO = fromEnv(env);
+  const dataDir = resolve(flags.dataDir ?? envO.dataDir ?? defaultConfig().dataDir);
+  const file = flags.configFile ?? env.NUBO_CONFIG ?? resolve(dataDir, 'nubo.yaml');
+  let fileO: ConfigOverrides = {};
+  if (existsSync(file)) {
+    fileO = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as ConfigOverrides;
+  } else if (flags.configFile ?? env.NUBO_CONFIG) {
+    throw new Error(`config file not found: ${file}`);
+  }
+  let cfg = merge(merge(merge(defaultConfig(), fileO), envO), flags);
+  cfg.dataDir = resolve(cfg.dataDir);
+  if (!flags.publicHost && !envO.publicHost && !fileO.publicHost) cfg.publicHost = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
+  if (cfg.basePort !== undefined) {
+    const bp = cfg.basePort;
+    cfg = { ...cfg, ports: Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, bp + i])) as Record<ServiceName, number> };
+  }
+  for (const s of cfg.services) {
+    if (!SERVICE_NAMES.includes(s)) throw new Error(`unknown service '${s}' (known: ${SERVICE_NAMES.join(', ')})`);
+  }
+  return cfg;
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+
+// int8 (COUNT, bigint columns) as numbers, not strings: our counts stay far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
+
+export interface DatabaseOptions {
+  /** undefined → SQLite files in dataDir; a path ending in .sqlite; or postgres://... */
+  url?: string;
+  dataDir: string;
+  /** PostgreSQL: prefix of the per-service schema name (tests use a random one). */
+  schemaPrefix?: string;
+}
+
+export type DbKind = 'sqlite' | 'postgres';
+
+export interface ServiceDatabase<DB> {
+  db: Kysely<DB>;
+  kind: DbKind;
+  close(): Promise<void>;
+}
+
+const isPostgres = (url?: string) => !!url && /^postgres(ql)?:\/\//.test(url);
+
+/**
+ * Opens the database a service owns: its own SQLite file (WAL) in the data directory,
+ * or its own schema in a shared PostgreSQL database. No service reads another's tables.
+ */
+export async function openServiceDatabase<DB>(service: string, opts: DatabaseOptions): Promise<ServiceDatabase<DB>> {
+  if (isPostgres(opts.url)) {
+    const schema = `${opts.schemaPrefix ?? ''}${service}`.replace(/[^a-z0-9_]/gi, '_');
+    const admin = new pg.Client({ connectionString: opts.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await admin.end();
+    }
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: `-c search_path="${schema}"` });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  let file: string;
+  if (opts.url && opts.url !== '') {
+    file = opts.url.replace(/^sqlite:\/\//, '');
+    if (file !== ':memory:' && !file.endsWith('.sqlite')) file = join(file, `${service}.sqlite`);
+  } else {
+    mkdirSync(opts.dataDir, { recursive: true });
+    file = join(opts.dataDir, `${service}.sqlite`);
+  }
+  const sqlite = new SQLite(file);
+  // WAL: readers never block the writer; a crash leaves only committed transactions.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, kind: 'sqlite', close: () => db.destroy() };
+}
+
+/** Runs a service's migrations (kept in code, ordered by name) to the latest. */
+export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? error}`);
+  }
+}
+
+/** True when an error is a unique-constraint violation on either engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export { sql };

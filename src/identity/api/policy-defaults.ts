@@ -1,0 +1,108 @@
+/**
+ * Identity's default policy, in oslo.policy's language. Persona rules follow secure RBAC:
+ * admin (anywhere) manages; system readers read; owners manage their own credentials.
+ * Operators override any rule in the policy file (config identity.policyFile).
+ */
+const ADMIN = 'rule:admin_required';
+const ADMIN_OR_READER = 'rule:admin_required or rule:system_reader';
+const ADMIN_OR_OWNER = 'rule:admin_required or rule:owner';
+
+export const identityPolicyDefaults: Record<string, string> = {
+  admin_required: 'role:admin or is_admin:1',
+  system_reader: 'role:reader and system_scope:all',
+  owner: 'user_id:%(user_id)s',
+  admin_or_owner: ADMIN_OR_OWNER,
+  token_subject: 'user_id:%(target.token.user_id)s',
+
+  'identity:validate_token': 'rule:admin_required or rule:system_reader or rule:token_subject',
+  'identity:check_token': 'rule:admin_required or rule:system_reader or rule:token_subject',
+  'identity:revoke_token': 'rule:admin_required or rule:token_subject',
+
+  'identity:get_domain': `${ADMIN_OR_READER} or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s`,
+  'identity:list_domains': ADMIN_OR_READER,
+  'identity:create_domain': ADMIN,
+  'identity:update_domain': ADMIN,
+  'identity:delete_domain': ADMIN,
+
+  'identity:get_project': `${ADMIN_OR_READER} or project_id:%(target.project.id)s`,
+  'identity:list_projects': ADMIN_OR_READER,
+  'identity:list_user_projects': `${ADMIN_OR_READER} or user_id:%(target.user.id)s`,
+  'identity:create_project': ADMIN,
+  'identity:update_project': ADMIN,
+  'identity:delete_project': ADMIN,
+  'identity:list_project_tags': `${ADMIN_OR_READER} or project_id:%(target.project.id)s`,
+  'identity:get_project_tag': `${ADMIN_OR_READER} or project_id:%(target.project.id)s`,
+  'identity:update_project_tags': ADMIN,
+  'identity:create_project_tag': ADMIN,
+  'identity:delete_project_tags': ADMIN,
+  'identity:delete_project_tag': ADMIN,
+
+  'identity:get_user': `${ADMIN_OR_READER} or user_id:%(target.user.id)s`,
+  'identity:list_users': ADMIN_OR_READER,
+  'identity:create_user': ADMIN,
+  'identity:update_user': ADMIN,
+  'identity:delete_user': ADMIN,
+  'identity:change_password': 'user_id:%(target.user.id)s',
+  'identity:list_groups_for_user': `${ADMIN_OR_READER} or user_id:%(target.user.id)s`,
+
+  'identity:get_group': ADMIN_OR_READER,
+  'identity:list_groups': ADMIN_OR_READER,
+  'identity:create_group': ADMIN,
+  'identity:update_group': ADMIN,
+  'identity:delete_group': ADMIN,
+  'identity:list_users_in_group': ADMIN_OR_READER,
+  'identity:add_user_to_group': ADMIN,
+  'identity:check_user_in_group': ADMIN_OR_READER,
+  'identity:remove_user_from_group': ADMIN,
+
+  'identity:get_role': ADMIN_OR_READER,
+  'identity:list_roles': ADMIN_OR_READER,
+  'identity:create_role': ADMIN,
+  'identity:update_role': ADMIN,
+  'identity:delete_role': ADMIN,
+  'identity:get_domain_role': ADMIN_OR_READER,
+  'identity:list_domain_roles': ADMIN_OR_READER,
+  'identity:create_domain_role': ADMIN,
+  'identity:update_domain_role': ADMIN,
+  'identity:delete_domain_role': ADMIN,
+  'identity:get_implied_role': ADMIN_OR_READER,
+  'identity:list_implied_roles': ADMIN_OR_READER,
+  'identity:list_role_inference_rules': ADMIN_OR_READER,
+  'identity:create_implied_role': ADMIN,
+  'identity:delete_implied_role': ADMIN,
+  'identity:check_implied_role': ADMIN_OR_READER,
+
+  'identity:check_grant': ADMIN_OR_READER,
+  'identity:list_grants': ADMIN_OR_READER,
+  'identity:create_grant': ADMIN,
+  'identity:revoke_grant': ADMIN,
+  'identity:list_system_grants_for_user': ADMIN_OR_READER,
+  'identity:check_system_grant_for_user': ADMIN_OR_READER,
+  'identity:create_system_grant_for_user': ADMIN,
+  'identity:revoke_system_grant_for_user': ADMIN,
+  'identity:list_system_grants_for_group': ADMIN_OR_READER,
+  'identity:check_system_grant_for_group': ADMIN_OR_READER,
+  'identity:create_system_grant_for_group': ADMIN,
+  'identity:revoke_system_grant_for_group': ADMIN,
+  'identity:list_role_assignments': ADMIN_OR_READER,
+  'identity:list_role_assignments_for_tree': ADMIN_OR_READER,
+
+  'identity:get_region': 'rule:authenticated',
+  'identity:list_regions': 'rule:authenticated',
+  'identity:create_region': ADMIN,
+  'identity:update_region': ADMIN,
+  'identity:delete_region': ADMIN,
+  'identity:get_service': ADMIN_OR_READER,
+  'identity:list_services': ADMIN_OR_READER,
+  'identity:create_service': ADMIN,
+  'identity:update_service': ADMIN,
+  'identity:delete_service': ADMIN,
+  'identity:get_endpoint': ADMIN_OR_READER,
+  'identity:list_endpoints': ADMIN_OR_READER,
+  'identity:create_endpoint': ADMIN,
+  'identity:update_endpoint': ADMIN,
+  'identity:delete_endpoint': ADMIN,
+  authenticated: '@',
+
+  'identity:list_revoke_events': ADMIN_OR_READER,
+};
