@@ -16,7 +16,8 @@ export interface AmqpBusOptions {
   logger: BusLogger;
   /** Prefix of every exchange and queue name, so test runs or clouds sharing a broker don't collide. */
   namespace?: string;
-  /** How long a topic queue outlives its last server (RabbitMQ x-expires); casts sent meanwhile wait in it. */
+  /** How long a topic queue outlives its last server (RabbitMQ x-expires); casts sent meanwhile wait in it.
+   *  Every process on the broker must use the same value: RabbitMQ refuses to redeclare a queue differently. */
   queueExpiresMs?: number;
   /** Give up on the first connection after this long; later losses are retried forever. */
   connectTimeoutMs?: number;
