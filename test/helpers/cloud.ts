@@ -89,8 +89,8 @@ export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>;
 }
 
 /** Removes a test run's PostgreSQL schemas. */
-export async function dropSchemas(prefix: string): Promise<void> {
-  const c = new pg.Client({ connectionString: TEST_DATABASE });
+export async function dropSchemas(prefix: string, url = TEST_DATABASE): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const r = await c.query('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${prefix}%`]);
