@@ -6,7 +6,6 @@ import { IMPLEMENTED_SERVICES, type NuboConfig, type ServiceName } from './core/
 import type { Logger } from './core/logger.js';
 import { keystoneErrorFormat } from './core/errors.js';
 import { createServiceApp } from './core/http/app.js';
-import { registerRoutes } from './core/http/routes.js';
 import { PolicyEnforcer } from './core/policy/enforcer.js';
 import { createBus } from './core/bus/index.js';
 import type { Bus } from './core/bus/bus.js';
@@ -54,7 +53,7 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
   const ports = { ...cfg.ports };
   try {
     const app = createServiceApp({ service: 'identity', logger, bodyLimit: cfg.bodyLimit, errorFormat: keystoneErrorFormat });
-    registerRoutes(app, identity.routes, { verifier: identity.verifier, policy });
+    identity.attach(app, policy);
     await app.listen({ host: cfg.host, port: cfg.ports.identity });
     apps.push(app);
     // Port 0 (tests) means "any free port": the catalog gets the one really bound.

@@ -83,6 +83,11 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
       process.exit(0);
     }
   };
+  // `nubo keys rotate` then SIGHUP: the running cloud signs with the new primary key.
+  process.on('SIGHUP', () => {
+    cloud.identity.keys.load();
+    logger.info('token keys reloaded');
+  });
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
@@ -130,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     const repo = new KeyRepository(join(cfg.dataDir, 'fernet-keys'));
     repo.setup();
     repo.rotate();
-    console.log(`rotated token keys in ${join(cfg.dataDir, 'fernet-keys')}; restart nubo to use the new primary key`);
+    console.log(`rotated token keys in ${join(cfg.dataDir, 'fernet-keys')}; send SIGHUP to a running nubo (or restart it) to sign with the new primary key`);
     return 0;
   }
   process.stderr.write(`nubo: unknown command '${positionals.join(' ')}'\n\n${HELP}`);

@@ -4,7 +4,10 @@ import type { Logger } from '../core/logger.js';
 import type { TokenVerifier } from '../core/auth/context.js';
 import { unauthorized } from '../core/errors.js';
 import { migrateToLatest, openServiceDatabase, type ServiceDatabase } from '../core/db/database.js';
-import type { Route } from '../core/http/routes.js';
+import { registerRoutes } from '../core/http/routes.js';
+import type { FastifyInstance } from 'fastify';
+import type { PolicyEnforcer } from '../core/policy/enforcer.js';
+import { DbGeneration, MemoryGeneration } from './service/token-cache.js';
 import { identityMigrations } from './db/migrations/index.js';
 import type { IdentityDB } from './db/schema.js';
 import { identityRoutes } from './api/routes/index.js';
@@ -17,23 +20,29 @@ import { TokenCodec } from './tokens/token-codec.js';
 
 export interface IdentityService {
   services: IdentityServices;
-  routes: Route[];
   policyDefaults: Record<string, string>;
   /** In-process token verification for every other service of this process. */
   verifier: TokenVerifier;
   keys: KeyRepository;
+  /** Registers the routes on an app, and the hook that invalidates token caches on writes. */
+  attach(app: FastifyInstance, policy: PolicyEnforcer): void;
   close(): Promise<void>;
 }
+
+/** Writes that cannot change what an existing token resolves to. */
+const isTokenIssue = (method: string, url: string) => method === 'POST' && url.startsWith('/v3/auth/tokens');
 
 /** Opens identity's database and keys and builds its logic and routes. */
 export async function createIdentityService(cfg: NuboConfig, logger: Logger, dbOpts: { schemaPrefix?: string } = {}): Promise<IdentityService> {
   const database: ServiceDatabase<IdentityDB> = await openServiceDatabase<IdentityDB>('identity', { url: cfg.database, dataDir: cfg.dataDir, schemaPrefix: dbOpts.schemaPrefix });
-  await migrateToLatest(database.db, identityMigrations);
+  await migrateToLatest(database.db, identityMigrations, database.schema);
   const keys = new KeyRepository(join(cfg.dataDir, 'fernet-keys'));
   keys.setup();
   const codec = new TokenCodec(keys);
   const hasher = new PasswordHasher(cfg.identity.passwordHashCost);
-  const services = createIdentityServices({ db: database.db, config: cfg.identity, hasher, codec, logger }, cfg);
+  // One process owns a SQLite file; with PostgreSQL several processes share the counter.
+  const generation = database.kind === 'postgres' ? new DbGeneration(database.db) : new MemoryGeneration();
+  const services = createIdentityServices({ db: database.db, config: cfg.identity, hasher, codec, logger }, cfg, generation);
   const verifier: TokenVerifier = {
     async verify(token, opts) {
       const t = await services.tokens.validate(token, (m) => unauthorized(`The request you have made requires authentication. ${m}`), opts);
@@ -45,10 +54,19 @@ export async function createIdentityService(cfg: NuboConfig, logger: Logger, dbO
   pruner.unref();
   return {
     services,
-    routes: identityRoutes(services),
     policyDefaults: identityPolicyDefaults,
     verifier,
     keys,
+    attach(app, policy) {
+      registerRoutes(app, identityRoutes(services), { verifier, policy });
+      // Before the reply leaves: a client that saw its write succeed never reads a stale cache.
+      app.addHook('onSend', async (req, reply, payload) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400 && !isTokenIssue(req.method, req.url)) {
+          await generation.bump();
+        }
+        return payload;
+      });
+    },
     async close() {
       clearInterval(pruner);
       await database.close();

@@ -30,12 +30,12 @@ for (const engine of engines) {
     it('migrates to the latest schema, twice without harm', async () => {
       const d = await engine.open();
       try {
-        await migrateToLatest(d.db, identityMigrations);
-        await migrateToLatest(d.db, identityMigrations);
+        await migrateToLatest(d.db, identityMigrations, d.schema);
+        await migrateToLatest(d.db, identityMigrations, d.schema);
         const tables = await d.db.introspection.getTables();
         const names = tables.map((t) => t.name);
         for (const t of ['project', 'user', 'assignment', 'revocation_event']) assert.ok(names.includes(t), `${t} missing: ${names}`);
-        const applied = await (d.db as Kysely<any>).selectFrom('kysely_migration').select('name').execute();
+        const applied = await (d.db as Kysely<any>).withSchema(d.schema ?? 'main').selectFrom('kysely_migration').select('name').execute();
         assert.deepEqual(applied.map((r) => r.name).sort(), Object.keys(identityMigrations).sort());
         assert.equal(d.kind, engine.name);
       } finally {
@@ -46,7 +46,7 @@ for (const engine of engines) {
     it('reports unique violations the same way on both engines', async () => {
       const d = await engine.open();
       try {
-        await migrateToLatest(d.db, identityMigrations);
+        await migrateToLatest(d.db, identityMigrations, d.schema);
         const row = { id: 'r1', name: 'dup', domain_id: '<<null>>', description: null, options: '{}', extra: '{}' };
         await d.db.insertInto('role').values(row).execute();
         const err = await d.db.insertInto('role').values({ ...row, id: 'r2' }).execute().catch((e: unknown) => e);
@@ -60,7 +60,7 @@ for (const engine of engines) {
     it('rolls a failed transaction back completely', async () => {
       const d = await engine.open();
       try {
-        await migrateToLatest(d.db, identityMigrations);
+        await migrateToLatest(d.db, identityMigrations, d.schema);
         const db = d.db as Kysely<any>;
         await assert.rejects(db.transaction().execute(async (tx) => {
           await tx.insertInto('role').values({ id: 'a', name: 'a', domain_id: '<<null>>', description: null, options: '{}', extra: '{}' }).execute();
@@ -76,7 +76,7 @@ for (const engine of engines) {
     it('keeps booleans and timestamps comparable as stored', async () => {
       const d = await engine.open();
       try {
-        await migrateToLatest(d.db, identityMigrations);
+        await migrateToLatest(d.db, identityMigrations, d.schema);
         const db = d.db as Kysely<any>;
         const base = { domain_id: null, project_id: null, role_id: null, trust_id: null, consumer_id: null, audit_id: null, audit_chain_id: null, user_id: 'u' };
         await db.insertInto('revocation_event').values({ ...base, id: '1', issued_before: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-02T00:00:00.000Z', revoked_at: '2026-01-01T00:00:00.000Z' }).execute();

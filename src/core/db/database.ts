@@ -20,6 +20,8 @@ export type DbKind = 'sqlite' | 'postgres';
 export interface ServiceDatabase<DB> {
   db: Kysely<DB>;
   kind: DbKind;
+  /** PostgreSQL schema the service's tables live in. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function openServiceDatabase<DB>(service: string, opts: DatabaseOpt
     }
     const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: `-c search_path="${schema}"` });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', schema, close: () => db.destroy() };
   }
   let file: string;
   if (opts.url && opts.url !== '') {
@@ -61,10 +63,14 @@ export async function openServiceDatabase<DB>(service: string, opts: DatabaseOpt
   return { db, kind: 'sqlite', close: () => db.destroy() };
 }
 
-/** Runs a service's migrations (kept in code, ordered by name) to the latest. */
-export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
+/**
+ * Runs a service's migrations (kept in code, ordered by name) to the latest. On PostgreSQL the
+ * bookkeeping tables live in the service's own schema: Kysely would otherwise find another
+ * schema's tables and skip creating its own.
+ */
+export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>, schema?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations };
-  const migrator = new Migrator({ db, provider });
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -105,4 +105,87 @@ export const identityPolicyDefaults: Record<string, string> = {
   authenticated: '@',
 
   'identity:list_revoke_events': ADMIN_OR_READER,
+
+  // --- trusts (OS-TRUST)
+  'identity:create_trust': 'user_id:%(target.trust.trustor_user_id)s',
+  'identity:list_trusts': ADMIN_OR_READER,
+  'identity:list_trusts_for_trustor': `${ADMIN_OR_READER} or user_id:%(target.trust.trustor_user_id)s`,
+  'identity:list_trusts_for_trustee': `${ADMIN_OR_READER} or user_id:%(target.trust.trustee_user_id)s`,
+  'identity:get_trust': `${ADMIN_OR_READER} or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s`,
+  'identity:list_roles_for_trust': `${ADMIN_OR_READER} or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s`,
+  'identity:get_role_for_trust': `${ADMIN_OR_READER} or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s`,
+  'identity:delete_trust': `${ADMIN} or user_id:%(target.trust.trustor_user_id)s`,
+
+  // --- OAuth1 consumers (OS-OAUTH1)
+  'identity:get_consumer': ADMIN_OR_READER,
+  'identity:list_consumers': ADMIN_OR_READER,
+  'identity:create_consumer': ADMIN,
+  'identity:update_consumer': ADMIN,
+  'identity:delete_consumer': ADMIN,
+
+  // --- policies (/v3/policies)
+  'identity:get_policy': ADMIN_OR_READER,
+  'identity:list_policies': ADMIN_OR_READER,
+  'identity:create_policy': ADMIN,
+  'identity:update_policy': ADMIN,
+  'identity:delete_policy': ADMIN,
+
+  // --- domain configuration (/v3/domains/{domain_id}/config)
+  'identity:create_domain_config': ADMIN,
+  'identity:get_domain_config': ADMIN_OR_READER,
+  'identity:update_domain_config': ADMIN,
+  'identity:delete_domain_config': ADMIN,
+  'identity:get_domain_config_default': ADMIN_OR_READER,
+  'identity:get_security_compliance_domain_config': '@',
+
+  // --- endpoint groups and project endpoints (OS-EP-FILTER)
+  'identity:create_endpoint_group': ADMIN,
+  'identity:list_endpoint_groups': ADMIN_OR_READER,
+  'identity:get_endpoint_group': ADMIN_OR_READER,
+  'identity:update_endpoint_group': ADMIN,
+  'identity:delete_endpoint_group': ADMIN,
+  'identity:list_projects_associated_with_endpoint_group': ADMIN_OR_READER,
+  'identity:list_endpoints_associated_with_endpoint_group': ADMIN_OR_READER,
+  'identity:get_endpoint_group_in_project': ADMIN_OR_READER,
+  'identity:list_endpoint_groups_for_project': ADMIN_OR_READER,
+  'identity:add_endpoint_group_to_project': ADMIN,
+  'identity:remove_endpoint_group_from_project': ADMIN,
+  'identity:list_projects_for_endpoint': ADMIN_OR_READER,
+  'identity:add_endpoint_to_project': ADMIN,
+  'identity:check_endpoint_in_project': ADMIN_OR_READER,
+  'identity:list_endpoints_for_project': ADMIN_OR_READER,
+  'identity:remove_endpoint_from_project': ADMIN,
+
+  // --- application credentials and access rules (/v3/users/{user_id}/application_credentials, /access_rules)
+  'identity:get_application_credential': `${ADMIN_OR_READER} or rule:owner`,
+  'identity:list_application_credentials': `${ADMIN_OR_READER} or rule:owner`,
+  'identity:create_application_credential': 'rule:owner',
+  'identity:delete_application_credential': ADMIN_OR_OWNER,
+  'identity:get_access_rule': `${ADMIN_OR_READER} or user_id:%(target.user.id)s`,
+  'identity:list_access_rules': `${ADMIN_OR_READER} or user_id:%(target.user.id)s`,
+  'identity:delete_access_rule': `${ADMIN} or user_id:%(target.user.id)s`,
+
+  // --- credentials (/v3/credentials) and EC2 credentials (/v3/users/{user_id}/credentials/OS-EC2)
+  'identity:get_credential': `${ADMIN_OR_READER} or user_id:%(target.credential.user_id)s`,
+  'identity:list_credentials': `${ADMIN_OR_READER} or user_id:%(target.credential.user_id)s`,
+  'identity:create_credential': `${ADMIN} or user_id:%(target.credential.user_id)s`,
+  'identity:update_credential': `${ADMIN} or user_id:%(target.credential.user_id)s`,
+  'identity:delete_credential': `${ADMIN} or user_id:%(target.credential.user_id)s`,
+  'identity:ec2_get_credential': `${ADMIN_OR_READER} or user_id:%(target.credential.user_id)s`,
+  'identity:ec2_list_credentials': `${ADMIN} or (role:member and user_id:%(target.credential.user_id)s)`,
+  'identity:ec2_create_credential': `${ADMIN} or (role:member and user_id:%(target.credential.user_id)s)`,
+  'identity:ec2_delete_credential': `${ADMIN} or user_id:%(target.credential.user_id)s`,
+
+  // --- unified limits (/v3/registered_limits, /v3/limits)
+  'identity:get_limit_model': '@',
+  'identity:get_registered_limit': '@',
+  'identity:list_registered_limits': '@',
+  'identity:create_registered_limits': ADMIN,
+  'identity:update_registered_limit': ADMIN,
+  'identity:delete_registered_limit': ADMIN,
+  'identity:get_limit': `${ADMIN_OR_READER} or domain_id:%(target.limit.domain.id)s or domain_id:%(target.limit.project.domain_id)s or project_id:%(target.limit.project_id)s`,
+  'identity:list_limits': '@',
+  'identity:create_limits': ADMIN,
+  'identity:update_limit': ADMIN,
+  'identity:delete_limit': ADMIN,
 };

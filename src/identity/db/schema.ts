@@ -31,6 +31,7 @@ export interface IdentityDB {
   registered_limit: RegisteredLimitRow;
   limit: LimitRow;
   revocation_event: RevocationEventRow;
+  cache_generation: { name: string; value: number };
 }
 
 /** Domains are projects with is_domain = 1 and domain_id = ROOT_DOMAIN_ID (as in Keystone). */

@@ -62,9 +62,10 @@ export class Projects {
     return row ? toProject(row, await this.tagsOf(id)) : undefined;
   }
 
-  async getProject(id: string): Promise<Project> {
+  /** A project; with allowDomain, also a domain seen through the projects API (is_domain). */
+  async getProject(id: string, allowDomain = false): Promise<Project> {
     const p = await this.get(id);
-    if (!p || p.isDomain) throw notFound(`Could not find project: ${id}.`);
+    if (!p || (p.isDomain && !allowDomain)) throw notFound(`Could not find project: ${id}.`);
     return p;
   }
 
@@ -160,7 +161,7 @@ export class Projects {
   }
 
   async update(id: string, input: ProjectInput, kind: 'project' | 'domain'): Promise<Project> {
-    const cur = kind === 'domain' ? await this.getDomain(id) : await this.getProject(id);
+    const cur = kind === 'domain' ? await this.getDomain(id) : await this.getProject(id, true);
     const patch: Partial<ProjectRow> = {};
     if (input.name !== undefined) patch.name = requireName(input.name);
     if (input.description !== undefined) patch.description = input.description;
@@ -218,8 +219,14 @@ export class Projects {
     if ((await this.children(id)).length > 0) {
       throw forbidden(`Cannot delete the project ${id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree.`);
     }
+    // What lives in the project goes with it, as in Keystone.
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('assignment').where('target_id', '=', id).execute();
+      await tx.deleteFrom('limit').where('project_id', '=', id).execute();
+      await tx.deleteFrom('credential').where('project_id', '=', id).execute();
+      await tx.deleteFrom('application_credential').where('project_id', '=', id).execute();
+      await tx.deleteFrom('project_endpoint').where('project_id', '=', id).execute();
+      await tx.deleteFrom('project_endpoint_group').where('project_id', '=', id).execute();
       await tx.deleteFrom('project').where('id', '=', id).execute();
     });
   }

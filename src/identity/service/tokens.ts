@@ -8,6 +8,8 @@ import type { Projects, Project } from './projects.js';
 import type { Revocations } from './revocation.js';
 import type { Roles } from './roles.js';
 import type { User, Users } from './users.js';
+import { GenerationCache } from '../../core/generation-cache.js';
+import type { Generation } from './token-cache.js';
 
 /** A validated token with everything the API shows and policy needs. */
 export interface ResolvedToken {
@@ -34,6 +36,8 @@ export interface TrustInfo {
   projectId: string | null;
   roleIds: string[];
   expiresAt: string | null;
+  /** For a redelegated trust: the trustor of the first trust in the chain, whose roles count. */
+  rootTrustorUserId?: string;
 }
 
 /** What an application credential contributes to a token (see application-credentials.ts). */
@@ -80,6 +84,8 @@ export class Tokens {
   trusts?: TrustProvider;
   appCreds?: AppCredProvider;
   adminProjectId?: string;
+  private readonly cache = new GenerationCache<ResolvedToken>();
+  private catalogCache?: { gen: number; value: CatalogEntry[] };
 
   constructor(
     private readonly codec: TokenCodec,
@@ -90,6 +96,7 @@ export class Tokens {
     private readonly catalog: Catalog,
     private readonly revocations: Revocations,
     private readonly lifetimeSec: number,
+    private readonly generation: Generation,
   ) {}
 
   async issue(req: IssueRequest): Promise<ResolvedToken> {
@@ -117,7 +124,18 @@ export class Tokens {
     const payload = this.codec.decode(token);
     if (!payload) throw fail('The token is invalid or malformed.');
     if (!opts.allowExpired && payload.expiresAt <= Date.now()) throw fail('The token has expired.');
-    return this.resolve(token, payload, fail);
+    // Read the generation before resolving: a write during resolution makes the entry stale.
+    const gen = await this.generation.current();
+    const hit = this.cache.get(token, gen);
+    if (hit) return hit;
+    const r = await this.resolve(token, payload, fail);
+    const until = Math.min(
+      opts.allowExpired ? Date.now() + 60_000 : payload.expiresAt,
+      r.trust?.expiresAt ? Date.parse(r.trust.expiresAt) : Infinity,
+      r.appCred?.expiresAt ? Date.parse(r.appCred.expiresAt) : Infinity,
+    );
+    if (!opts.allowExpired) this.cache.set(token, gen, until, r);
+    return r;
   }
 
   private async resolve(id: string, payload: TokenPayload, fail: (msg: string) => HttpError): Promise<ResolvedToken> {
@@ -136,7 +154,7 @@ export class Tokens {
       const trustor = await this.users.find(trust.trustorUserId);
       if (!trustor || !trustor.enabled) throw fail('The trustor is disabled or gone.');
       if (trust.projectId) {
-        const held = await this.assignments.effectiveRoleIds(trust.trustorUserId, { project: trust.projectId });
+        const held = await this.assignments.effectiveRoleIds(trust.rootTrustorUserId ?? trust.trustorUserId, { project: trust.projectId });
         const trustRoles = await this.roles.expand(trust.roleIds);
         if (!trust.roleIds.every((rid) => held.includes(rid))) throw fail('The trustor no longer has the delegated roles.');
         roleIds = trustRoles.filter((rid) => held.includes(rid));
@@ -181,8 +199,10 @@ export class Tokens {
     return r;
   }
 
-  catalogFor(_t: ResolvedToken): Promise<CatalogEntry[]> {
-    return this.catalog.build();
+  async catalogFor(_t: ResolvedToken): Promise<CatalogEntry[]> {
+    const gen = await this.generation.current();
+    if (this.catalogCache?.gen !== gen) this.catalogCache = { gen, value: await this.catalog.build() };
+    return this.catalogCache.value;
   }
 
   /** The auth context other services see for a validated token. */

@@ -21,7 +21,7 @@ const projectBody = (required: boolean) => wrap('project', {
 export const projectRoutes = (s: IdentityServices): Route[] => {
   const domainTarget = async ({ params }: { params: Record<string, string> }) => ({ target: { domain: { id: (await s.projects.getDomain(params.domain_id)).id } } });
   const projectTarget = async ({ params }: { params: Record<string, string> }) => {
-    const p = await s.projects.getProject(params.project_id);
+    const p = await s.projects.getProject(params.project_id, true);
     return { target: { project: { id: p.id, domain_id: p.domainId } } };
   };
   return [
@@ -96,7 +96,7 @@ export const projectRoutes = (s: IdentityServices): Route[] => {
     {
       method: 'GET', url: '/v3/projects/:project_id', policy: 'identity:get_project', target: projectTarget,
       handler: async ({ req, params, query }) => {
-        const p = await s.projects.getProject(params.project_id);
+        const p = await s.projects.getProject(params.project_id, true);
         const view: Record<string, unknown> = projectView(req, p);
         if (boolParam(query, 'parents_as_ids')) view.parents = await idTree(s, p.id, 'up');
         if (boolParam(query, 'subtree_as_ids')) view.subtree = await idTree(s, p.id, 'down');
@@ -122,8 +122,15 @@ export const projectRoutes = (s: IdentityServices): Route[] => {
     {
       method: 'DELETE', url: '/v3/projects/:project_id', policy: 'identity:delete_project', target: projectTarget,
       handler: async ({ params }) => {
-        await s.projects.deleteProject(params.project_id);
-        await s.revocations.revoke({ projectId: params.project_id });
+        const p = await s.projects.getProject(params.project_id, true);
+        if (p.isDomain) {
+          if (p.enabled) throw forbidden('Cannot delete a domain that is enabled, please disable it first.');
+          await deleteDomainContents(s, p.id);
+          await s.revocations.revoke({ domainId: p.id });
+          return;
+        }
+        await s.projects.deleteProject(p.id);
+        await s.revocations.revoke({ projectId: p.id });
       },
     },
 

@@ -78,6 +78,7 @@ export const userRoutes = (s: IdentityServices): Route[] => {
     {
       method: 'DELETE', url: '/v3/users/:user_id', policy: 'identity:delete_user', target: userTarget,
       handler: async ({ params }) => {
+        await s.trusts.deleteForUser(params.user_id);
         await s.users.delete(params.user_id);
         await s.revocations.revoke({ userId: params.user_id });
       },
