@@ -54,6 +54,18 @@ function overrides(v: Record<string, string | boolean | undefined>): ConfigOverr
   };
 }
 
+/** A URL without its password, fit for a terminal or a log. */
+function redact(url: string | undefined): string | undefined {
+  if (!url) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 async function up(values: Record<string, string | boolean | undefined>): Promise<void> {
   const t0 = performance.now();
   const cfg = loadConfig(overrides(values));
@@ -64,7 +76,7 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const pidFile = join(cfg.dataDir, 'nubo.pid');
   writeFileSync(pidFile, String(process.pid));
   const lines = [
-    `Nubo is up in ${Math.round(performance.now() - t0)} ms (data: ${cfg.dataDir}, database: ${cfg.database ?? 'sqlite'}, bus: ${cfg.transport ?? 'in-process'})`,
+    `Nubo is up in ${Math.round(performance.now() - t0)} ms (data: ${cfg.dataDir}, database: ${redact(cfg.database) ?? 'sqlite'}, bus: ${redact(cfg.transport) ?? 'in-process'})`,
     ...Object.entries(cloud.endpoints).map(([s, url]) => `  ${s.padEnd(14)} ${url}`),
     `  clouds.yaml    ${cloud.cloudsYamlPath}${values['no-clouds-yaml'] ? '' : ' and ~/.config/openstack/clouds.yaml'} (clouds: nubo = admin, nubo-demo = demo)`,
     firstStart || values['admin-password']
