@@ -101,8 +101,14 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
 
 function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
   const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-  const { identity, configFile: _cf, ...rest } = o;
-  return { ...base, ...defined(rest), identity: { ...base.identity, ...defined(identity ?? {}) } } as NuboConfig;
+  const { identity, ports, configFile: _cf, ...rest } = o;
+  // Nested maps merge key by key: `ports: {identity: 5001}` keeps every other default port.
+  return {
+    ...base,
+    ...defined(rest),
+    ports: { ...base.ports, ...defined(ports ?? {}) },
+    identity: { ...base.identity, ...defined(identity ?? {}) },
+  } as NuboConfig;
 }
 
 /**

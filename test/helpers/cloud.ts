@@ -42,7 +42,6 @@ export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>;
     ports: { identity: 0 } as never,
     identity: { passwordHashCost: 1024, ...opts.identity },
   }, {});
-  cfg.ports.identity = 0;
   const logger = createLogger(process.env.NUBO_TEST_LOG ?? 'silent');
   const cloud = await startCloud(cfg, logger, { schemaPrefix });
   const identityUrl = cloud.endpoints.identity!.replace(/\/v3$/, '');

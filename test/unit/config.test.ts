@@ -17,6 +17,13 @@ describe('config', () => {
     assert.equal(cfg.identity.lockoutFailureAttempts, 5);
     assert.equal(cfg.identity.region, 'RegionOne');
   });
+  it('merges a partial ports map from the file with the defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nubo-cfg-'));
+    writeFileSync(join(dir, 'nubo.yaml'), 'ports:\n  identity: 5001\n');
+    const cfg = loadConfig({ dataDir: dir }, {});
+    assert.equal(cfg.ports.identity, 5001);
+    assert.equal(cfg.ports.compute, 8774);
+  });
   it('derives every port from --base-port', () => {
     const cfg = loadConfig({ dataDir: mkdtempSync(join(tmpdir(), 'nubo-cfg-')), basePort: 20000 }, {});
     assert.equal(cfg.ports.identity, 20000);
