@@ -101,3 +101,17 @@ export async function dropSchemas(prefix: string, url = TEST_DATABASE): Promise<
 
 /** A unique name for a test resource. */
 export const uniq = (prefix = 't') => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** A user with a password and the given roles on a project (all in the Default domain). */
+export async function makeUser(c: TestCloud, admin: string, projectId: string, roles: string[]) {
+  const name = uniq('user');
+  const password = uniq('pw');
+  const u = await c.request('POST', '/v3/users', { token: admin, body: { user: { name, password, domain_id: 'default' } } });
+  if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.body)}`);
+  for (const role of roles) {
+    const r = await c.request('GET', `/v3/roles?name=${role}`, { token: admin });
+    const put = await c.request('PUT', `/v3/projects/${projectId}/users/${u.body.user.id}/roles/${r.body.roles[0].id}`, { token: admin });
+    if (put.status !== 204) throw new Error(`grant ${role}: ${put.status}`);
+  }
+  return { id: u.body.user.id as string, name, password };
+}

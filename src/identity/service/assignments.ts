@@ -145,7 +145,14 @@ export class Assignments {
     const rows = await qb.execute();
     let views: AssignmentView[] = rows.map(toView);
     if (q.effective) views = await this.expandEffective(views);
-    return views.filter((v) => this.matches(v, q)).filter(uniqueBy);
+    const seen = new Set<string>();
+    return views.filter((v) => {
+      if (!this.matches(v, q)) return false;
+      const key = [v.roleId, v.userId, v.groupId, v.projectId, v.domainId, v.system, v.inherited].join('|');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   }
 
   private matches(v: AssignmentView, q: AssignmentQuery): boolean {
@@ -208,9 +215,4 @@ function toView(r: AssignmentRow): AssignmentView {
   else if (r.type.endsWith('Domain')) v.domainId = r.target_id;
   else v.system = true;
   return v;
-}
-
-function uniqueBy(v: AssignmentView, i: number, all: AssignmentView[]): boolean {
-  const key = (x: AssignmentView) => [x.roleId, x.userId, x.groupId, x.projectId, x.domainId, x.system, x.inherited].join('|');
-  return all.findIndex((x) => key(x) === key(v)) === i;
 }

@@ -1,20 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestCloud, uniq, type TestCloud } from '../../helpers/cloud.js';
-
-/** A user with a password and the given roles on a project (all in the Default domain). */
-async function makeUser(c: TestCloud, admin: string, projectId: string, roles: string[]) {
-  const name = uniq('user');
-  const password = uniq('pw');
-  const u = await c.request('POST', '/v3/users', { token: admin, body: { user: { name, password, domain_id: 'default' } } });
-  assert.equal(u.status, 201);
-  for (const role of roles) {
-    const r = await c.request('GET', `/v3/roles?name=${role}`, { token: admin });
-    const put = await c.request('PUT', `/v3/projects/${projectId}/users/${u.body.user.id}/roles/${r.body.roles[0].id}`, { token: admin });
-    assert.equal(put.status, 204);
-  }
-  return { id: u.body.user.id as string, name, password };
-}
+import { makeUser, startTestCloud, uniq, type TestCloud } from '../../helpers/cloud.js';
 
 const appCredAuth = (id: string, secret: string) => ({ auth: { identity: { methods: ['application_credential'], application_credential: { id, secret } } } });
 

@@ -1,19 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startTestCloud, uniq, type TestCloud } from '../../helpers/cloud.js';
-
-async function makeUser(c: TestCloud, admin: string, projectId: string, roles: string[]) {
-  const name = uniq('user');
-  const password = uniq('pw');
-  const u = await c.request('POST', '/v3/users', { token: admin, body: { user: { name, password, domain_id: 'default' } } });
-  assert.equal(u.status, 201);
-  for (const role of roles) {
-    const r = await c.request('GET', `/v3/roles?name=${role}`, { token: admin });
-    assert.equal((await c.request('PUT', `/v3/projects/${projectId}/users/${u.body.user.id}/roles/${r.body.roles[0].id}`, { token: admin })).status, 204);
-  }
-  return { id: u.body.user.id as string, name, password };
-}
+import { makeUser, startTestCloud, uniq, type TestCloud } from '../../helpers/cloud.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
