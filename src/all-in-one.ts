@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { IMPLEMENTED_SERVICES, type NuboConfig, type ServiceName } from './core/config.js';
 import type { Logger } from './core/logger.js';
-import { keystoneErrorFormat } from './core/errors.js';
 import { createServiceApp } from './core/http/app.js';
 import { PolicyEnforcer } from './core/policy/enforcer.js';
 import { createBus } from './core/bus/index.js';
 import type { Bus } from './core/bus/bus.js';
+import type { ServiceModule } from './core/service-module.js';
 import { readCloudsYaml, upsertClouds, type CloudEntry } from './core/clouds-yaml.js';
 import { createIdentityService, type IdentityService } from './identity/identity-service.js';
+import type { IdentityClient } from './identity/client.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
 
 export interface CloudOptions {
@@ -22,12 +23,25 @@ export interface CloudOptions {
   cloudName?: string;
 }
 
+/** What every service factory gets from the composition root. */
+export interface ServiceDeps {
+  config: NuboConfig;
+  logger: Logger;
+  bus: Bus;
+  identity: IdentityClient;
+  schemaPrefix?: string;
+}
+
+/** Factories of the services beyond identity, by name; each returns its module. */
+const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<ServiceModule>>> = {};
+
 export interface RunningCloud {
   config: NuboConfig;
   endpoints: Partial<Record<ServiceName, string>>;
   admin: { username: string; password: string; project: string };
   demo: { username: string; password: string; project: string };
   identity: IdentityService;
+  modules: ServiceModule[];
   bus: Bus;
   apps: FastifyInstance[];
   cloudsYamlPath: string;
@@ -35,7 +49,7 @@ export interface RunningCloud {
 }
 
 /**
- * The composition root: opens each enabled service's database, wires services together
+ * The composition root: opens each enabled service (its own database), wires them together
  * (in-process clients and token checks), and starts one HTTP listener per service.
  */
 export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOptions = {}): Promise<RunningCloud> {
@@ -43,36 +57,47 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
   for (const s of cfg.services) {
     if (!IMPLEMENTED_SERVICES.includes(s)) logger.warn({ service: s }, 'service not implemented yet; skipped');
   }
-  const services = cfg.services.filter((s) => IMPLEMENTED_SERVICES.includes(s));
+  const names = cfg.services.filter((s) => IMPLEMENTED_SERVICES.includes(s));
+  if (!names.includes('identity')) throw new Error('this build runs identity in every cloud process; add it to services');
   const bus = await createBus(cfg.transport, { logger });
   const identity = await createIdentityService(cfg, logger, { schemaPrefix: opts.schemaPrefix });
-
-  const policy = new PolicyEnforcer(identity.policyDefaults, cfg.identity.policyFile);
+  const modules: ServiceModule[] = [identity];
   const apps: FastifyInstance[] = [];
-  const endpoints: Partial<Record<ServiceName, string>> = {};
   const ports = { ...cfg.ports };
-  try {
-    const app = createServiceApp({ service: 'identity', logger, bodyLimit: cfg.bodyLimit, errorFormat: keystoneErrorFormat });
-    identity.attach(app, policy);
-    await app.listen({ host: cfg.host, port: cfg.ports.identity });
-    apps.push(app);
-    // Port 0 (tests) means "any free port": the catalog gets the one really bound.
-    ports.identity = (app.server.address() as AddressInfo).port;
-    endpoints.identity = `http://${cfg.publicHost}:${ports.identity}/v3`;
-  } catch (e) {
+  const stopAll = async () => {
     await Promise.all(apps.map((a) => a.close()));
-    await identity.close();
+    for (const m of [...modules].reverse()) await m.close();
     await bus.close();
+  };
+  try {
+    const deps: ServiceDeps = { config: cfg, logger, bus, identity: identity.client, schemaPrefix: opts.schemaPrefix };
+    for (const name of names) {
+      const factory = FACTORIES[name];
+      if (factory) modules.push(await factory(deps));
+    }
+    for (const m of modules) {
+      const app = createServiceApp({ service: m.name, logger, bodyLimit: cfg.bodyLimit, errorFormat: m.errorFormat });
+      m.attach(app, { verifier: identity.verifier, policy: new PolicyEnforcer(m.policyDefaults, cfg.identity.policyFile) });
+      await app.listen({ host: cfg.host, port: cfg.ports[m.name] });
+      apps.push(app);
+      // Port 0 (tests) means "any free port": the catalog gets the one really bound.
+      ports[m.name] = (app.server.address() as AddressInfo).port;
+    }
+  } catch (e) {
+    await stopAll();
     throw e;
   }
+  const endpoints: Partial<Record<ServiceName, string>> = {};
+  for (const m of modules) endpoints[m.name] = `http://${cfg.publicHost}:${ports[m.name]}${m.name === 'identity' ? '/v3' : ''}`;
 
   const cloudName = opts.cloudName ?? 'nubo';
   const cloudsYamlPath = join(cfg.dataDir, 'clouds.yaml');
   const stored = readCloudsYaml(cloudsYamlPath).clouds;
-  const boot = await bootstrapIdentity(identity.services, { ...cfg, ports, services }, {
+  const boot = await bootstrapIdentity(identity.services, { ...cfg, ports, services: names }, {
     adminPassword: stored[cloudName]?.auth.password,
     demoPassword: stored[`${cloudName}-demo`]?.auth.password,
   });
+  for (const m of modules) await m.start?.();
 
   const entry = (username: string, password: string, project: string): CloudEntry => ({
     auth: { auth_url: endpoints.identity!, username, password, project_name: project, user_domain_name: 'Default', project_domain_name: 'Default' },
@@ -86,7 +111,7 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
   };
   upsertClouds(cloudsYamlPath, clouds);
   if (opts.writeUserCloudsYaml) upsertClouds(join(homedir(), '.config', 'openstack', 'clouds.yaml'), clouds);
-  logger.info({ ms: Math.round(performance.now() - started), services }, 'cloud started');
+  logger.info({ ms: Math.round(performance.now() - started), services: names }, 'cloud started');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -95,15 +120,12 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
     admin: { username: 'admin', password: boot.adminPassword, project: 'admin' },
     demo: { username: 'demo', password: boot.demoPassword, project: 'demo' },
     identity,
+    modules,
     bus,
     apps,
     cloudsYamlPath,
     stop() {
-      stopping ??= (async () => {
-        await Promise.all(apps.map((a) => a.close()));
-        await bus.close();
-        await identity.close();
-      })();
+      stopping ??= stopAll();
       return stopping;
     },
   };

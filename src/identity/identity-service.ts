@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import type { NuboConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { TokenVerifier } from '../core/auth/context.js';
-import { unauthorized } from '../core/errors.js';
 import { migrateToLatest, openServiceDatabase, type ServiceDatabase } from '../core/db/database.js';
 import { registerRoutes } from '../core/http/routes.js';
-import type { FastifyInstance } from 'fastify';
-import type { PolicyEnforcer } from '../core/policy/enforcer.js';
+import type { ServiceModule } from '../core/service-module.js';
+import { keystoneErrorFormat, unauthorized } from '../core/errors.js';
+import { inProcessIdentityClient, type IdentityClient } from './client.js';
 import { DbGeneration, MemoryGeneration } from './service/token-cache.js';
 import { identityMigrations } from './db/migrations/index.js';
 import type { IdentityDB } from './db/schema.js';
@@ -18,15 +18,14 @@ import { Tokens } from './service/tokens.js';
 import { KeyRepository } from './tokens/key-repository.js';
 import { TokenCodec } from './tokens/token-codec.js';
 
-export interface IdentityService {
+export interface IdentityService extends ServiceModule {
   services: IdentityServices;
   policyDefaults: Record<string, string>;
   /** In-process token verification for every other service of this process. */
   verifier: TokenVerifier;
   keys: KeyRepository;
-  /** Registers the routes on an app, and the hook that invalidates token caches on writes. */
-  attach(app: FastifyInstance, policy: PolicyEnforcer): void;
-  close(): Promise<void>;
+  /** What other services of this process use to reach identity. */
+  client: IdentityClient;
 }
 
 /** Writes that cannot change what an existing token resolves to. */
@@ -53,12 +52,16 @@ export async function createIdentityService(cfg: NuboConfig, logger: Logger, dbO
   const pruner = setInterval(() => { services.revocations.prune().catch((e) => logger.warn({ err: e }, 'revocation prune failed')); }, 600_000);
   pruner.unref();
   return {
+    name: 'identity',
+    errorFormat: keystoneErrorFormat,
     services,
+    client: inProcessIdentityClient(services, verifier),
     policyDefaults: identityPolicyDefaults,
     verifier,
     keys,
-    attach(app, policy) {
-      registerRoutes(app, identityRoutes(services), { verifier, policy });
+    /** The routes, and the hook that invalidates token caches on writes. */
+    attach(app, deps) {
+      registerRoutes(app, identityRoutes(services), deps);
       // Before the reply leaves: a client that saw its write succeed never reads a stale cache.
       app.addHook('onSend', async (req, reply, payload) => {
         if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400 && !isTokenIssue(req.method, req.url)) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type IdentityConfig } from '../../src/core/config.js';
+import { loadConfig, SERVICE_NAMES, type IdentityConfig, type ServiceName } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startCloud, type RunningCloud } from '../../src/all-in-one.js';
 
@@ -21,7 +21,10 @@ export interface TestCloud {
   /** http://127.0.0.1:port (identity), without /v3. */
   identityUrl: string;
   dataDir: string;
-  request<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
+  /** A request to identity, or with `service` to another service's endpoint (its catalog URL). */
+  request<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string | Uint8Array; service?: ServiceName }): Promise<ApiResponse<T>>;
+  /** Base URL of a service (identity without /v3). */
+  url(service: ServiceName): string;
   /** A project-scoped token for a user by name (Default domain). */
   token(user: string, password: string, project?: string): Promise<string>;
   adminToken(): Promise<string>;
@@ -32,29 +35,37 @@ export interface TestCloud {
  * The whole cloud in this process on free ports, with a fresh data directory and either a
  * fresh SQLite file or a fresh PostgreSQL schema (NUBO_TEST_DATABASE).
  */
-export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>; dataDir?: string; schemaPrefix?: string } = {}): Promise<TestCloud> {
+export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>; dataDir?: string; schemaPrefix?: string; services?: ServiceName[] } = {}): Promise<TestCloud> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'nubo-test-'));
   const schemaPrefix = opts.schemaPrefix ?? (TEST_DATABASE ? `t${randomBytes(4).toString('hex')}_` : undefined);
   const cfg = loadConfig({
     dataDir,
     host: '127.0.0.1',
     database: TEST_DATABASE,
-    ports: { identity: 0 } as never,
+    // every listener on a free port
+    ports: Object.fromEntries(SERVICE_NAMES.map((n) => [n, 0])) as Record<ServiceName, number>,
+    ...(opts.services ? { services: opts.services } : {}),
     identity: { passwordHashCost: 1024, ...opts.identity },
   }, {});
   const logger = createLogger(process.env.NUBO_TEST_LOG ?? 'silent');
   const cloud = await startCloud(cfg, logger, { schemaPrefix });
   const identityUrl = cloud.endpoints.identity!.replace(/\/v3$/, '');
 
+  const url = (service: ServiceName) => {
+    const u = cloud.endpoints[service];
+    if (!u) throw new Error(`service ${service} is not running in this test cloud`);
+    return u.replace(/\/v3$/, '');
+  };
   const request: TestCloud['request'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.token) headers['x-auth-token'] = o.token;
-    let body: string | undefined = o.raw;
+    let body: string | Uint8Array | undefined = o.raw;
     if (o.body !== undefined) {
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     } else if (o.raw !== undefined) headers['content-type'] ??= 'application/json';
-    const r = await fetch(`${identityUrl}${path}`, { method, headers, body });
+    const base = o.service ? url(o.service) : identityUrl;
+    const r = await fetch(`${base}${path}`, { method, headers, body });
     const text = await r.text();
     let parsed: unknown = text;
     try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
@@ -77,6 +88,7 @@ export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>;
     identityUrl,
     dataDir,
     request,
+    url,
     token,
     adminToken: () => token('admin', cloud.admin.password, 'admin'),
     async stop() {
