@@ -65,7 +65,7 @@ export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>;
       headers['content-type'] ??= 'application/json';
     } else if (o.raw !== undefined) headers['content-type'] ??= 'application/json';
     const base = o.service ? url(o.service) : identityUrl;
-    const r = await fetch(`${base}${path}`, { method, headers, body });
+    const r = await fetch(`${base}${path}`, { method, headers, body: body as BodyInit | undefined });
     const text = await r.text();
     let parsed: unknown = text;
     try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
