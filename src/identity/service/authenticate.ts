@@ -74,8 +74,7 @@ export class Authenticator {
       userId = who;
     }
 
-    const issue: IssueRequest = { userId: userId!, methods: [...new Set([...(req.methods ?? []), ...methods])], scope: null, ...req } as IssueRequest;
-    issue.methods = [...new Set([...methods, ...(req.methods ?? [])])];
+    const issue: IssueRequest = { scope: null, ...req, userId: userId!, methods: [...new Set([...methods, ...(req.methods ?? [])])] };
     if (req.appCredId) return issue;
 
     if (scope && scope !== 'unscoped') {

@@ -121,20 +121,25 @@ export class Tokens {
    * subject token, as Keystone answers).
    */
   async validate(token: string, fail: (msg: string) => HttpError = (m) => notFound(m), opts: { allowExpired?: boolean } = {}): Promise<ResolvedToken> {
+    // Read the generation before resolving: a write during resolution makes the entry stale.
+    const gen = await this.generation.current();
+    if (!opts.allowExpired) {
+      const hit = this.cache.get(token, gen);
+      if (hit) return hit;
+    }
     const payload = this.codec.decode(token);
     if (!payload) throw fail('The token is invalid or malformed.');
     if (!opts.allowExpired && payload.expiresAt <= Date.now()) throw fail('The token has expired.');
-    // Read the generation before resolving: a write during resolution makes the entry stale.
-    const gen = await this.generation.current();
-    const hit = this.cache.get(token, gen);
-    if (hit) return hit;
     const r = await this.resolve(token, payload, fail);
-    const until = Math.min(
-      opts.allowExpired ? Date.now() + 60_000 : payload.expiresAt,
-      r.trust?.expiresAt ? Date.parse(r.trust.expiresAt) : Infinity,
-      r.appCred?.expiresAt ? Date.parse(r.appCred.expiresAt) : Infinity,
-    );
-    if (!opts.allowExpired) this.cache.set(token, gen, until, r);
+    if (!opts.allowExpired) {
+      // Cached no longer than the token, its trust or its application credential lives.
+      const until = Math.min(
+        payload.expiresAt,
+        r.trust?.expiresAt ? Date.parse(r.trust.expiresAt) : Infinity,
+        r.appCred?.expiresAt ? Date.parse(r.appCred.expiresAt) : Infinity,
+      );
+      this.cache.set(token, gen, until, r);
+    }
     return r;
   }
 
