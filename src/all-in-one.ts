@@ -13,6 +13,7 @@ import { readCloudsYaml, upsertClouds, type CloudEntry } from './core/clouds-yam
 import { createIdentityService, type IdentityService } from './identity/identity-service.js';
 import type { IdentityClient } from './identity/client.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
+import { createImageService } from './image/image-service.js';
 
 export interface CloudOptions {
   /** Also merge the nubo entries into ~/.config/openstack/clouds.yaml (off in tests). */
@@ -33,7 +34,9 @@ export interface ServiceDeps {
 }
 
 /** Factories of the services beyond identity, by name; each returns its module. */
-const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<ServiceModule>>> = {};
+const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<ServiceModule>>> = {
+  image: createImageService,
+};
 
 export interface RunningCloud {
   config: NuboConfig;

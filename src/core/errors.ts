@@ -19,8 +19,10 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Request Entity Too Large',
   415: 'Unsupported Media Type',
+  416: 'Requested Range Not Satisfiable',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -37,10 +39,68 @@ export const forbidden = (msg = 'You are not authorized to perform the requested
 export const notFound = (msg: string) => new HttpError(404, msg);
 export const conflict = (msg: string) => new HttpError(409, msg);
 
-/** Renders an error body in a service's own format (Keystone, Nova, Neutron... differ). */
-export type ErrorFormatter = (err: HttpError) => unknown;
+/** An error body already rendered as text, with its own content type (Glance's HTML/plain answers). */
+export interface RenderedError {
+  contentType: string;
+  text: string;
+}
+
+export const isRenderedError = (x: unknown): x is RenderedError =>
+  typeof x === 'object' && x !== null && typeof (x as RenderedError).contentType === 'string' && typeof (x as RenderedError).text === 'string';
+
+/**
+ * Renders an error body in a service's own format (Keystone, Nova, Neutron... differ): a JSON
+ * value, or a RenderedError when the format depends on the request's Accept header.
+ */
+export type ErrorFormatter = (err: HttpError, request?: { accept?: string }) => unknown;
 
 /** Keystone: {"error": {"code", "title", "message"}}. */
 export const keystoneErrorFormat: ErrorFormatter = (err) => ({
   error: { code: err.status, title: err.title, message: err.message },
 });
+
+const escapeHtml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#x27;');
+
+/** The first of text/html and application/json the Accept header allows, as WebOb picks (none: text/html). */
+function webobOffer(accept: string | undefined): 'text/html' | 'application/json' | 'text/plain' {
+  if (!accept || accept.trim() === '') return 'text/html';
+  const ranges = accept.split(',').map((part) => {
+    const [type, ...params] = part.trim().split(';').map((x) => x.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    return { type: type.toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
+  });
+  const quality = (offer: string) => {
+    const [major] = offer.split('/');
+    let best: { q: number; exact: number } | undefined;
+    for (const r of ranges) {
+      const exact = r.type === offer ? 3 : r.type === `${major}/*` ? 2 : r.type === '*/*' ? 1 : 0;
+      if (exact && (!best || exact > best.exact)) best = { q: r.q, exact };
+    }
+    return best?.q ?? 0;
+  };
+  const html = quality('text/html');
+  const json = quality('application/json');
+  if (html <= 0 && json <= 0) return 'text/plain';
+  return json > html ? 'application/json' : 'text/html';
+}
+
+/**
+ * Glance (WebOb): HTML, JSON {"message", "code": "404 Not Found", "title"} or plain text, as the
+ * Accept header asks; a 401 from the token check keeps keystonemiddleware's JSON body.
+ */
+export const glanceErrorFormat: ErrorFormatter = (err, request) => {
+  if (err.status === 401) return keystoneErrorFormat(err);
+  const status = `${err.status} ${err.title}`;
+  switch (webobOffer(request?.accept)) {
+    case 'application/json':
+      return { message: `${err.message}<br /><br />\n\n\n`, code: status, title: err.title };
+    case 'text/html':
+      return {
+        contentType: 'text/html; charset=UTF-8',
+        text: `<html>\n <head>\n  <title>${status}</title>\n </head>\n <body>\n  <h1>${status}</h1>\n  ${escapeHtml(err.message)}<br /><br />\n\n\n\n </body>\n</html>`,
+      } satisfies RenderedError;
+    default:
+      // WebOb strips the tags: newlines become spaces, each <br /> a newline.
+      return { contentType: 'text/plain; charset=UTF-8', text: `${status}\n\n${err.message.replaceAll('\n', ' ')}\n\n   ` } satisfies RenderedError;
+  }
+};

@@ -1,6 +1,6 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../logger.js';
-import { HttpError, statusTitle, type ErrorFormatter } from '../errors.js';
+import { HttpError, isRenderedError, statusTitle, type ErrorFormatter } from '../errors.js';
 import { newRequestId } from '../ids.js';
 
 export interface ServiceAppOptions {
@@ -56,13 +56,19 @@ export function createServiceApp(opts: ServiceAppOptions): FastifyInstance {
     const httpErr = toHttpError(err);
     if (httpErr.status >= 500) req.log.error({ err }, 'unhandled error');
     else req.log.debug({ status: httpErr.status, message: httpErr.message }, 'client error');
-    void reply.code(httpErr.status).headers(httpErr.headers).type('application/json').send(opts.errorFormat(httpErr));
+    sendError(reply.code(httpErr.status).headers(httpErr.headers), opts.errorFormat(httpErr, { accept: req.headers.accept }));
   });
   app.setNotFoundHandler((req, reply) => {
     const e = new HttpError(404, `The resource could not be found.`);
-    void reply.code(404).type('application/json').send(opts.errorFormat(e));
+    sendError(reply.code(404), opts.errorFormat(e, { accept: req.headers.accept }));
   });
   return app as unknown as FastifyInstance;
+}
+
+/** Sends a formatted error body: JSON, or text a format rendered with its own content type. */
+function sendError(reply: FastifyReply, body: unknown): void {
+  if (isRenderedError(body)) void reply.type(body.contentType).send(body.text);
+  else void reply.type('application/json').send(body);
 }
 
 function toHttpError(err: FastifyError | HttpError | Error): HttpError {

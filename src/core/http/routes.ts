@@ -54,7 +54,8 @@ export function registerRoutes(app: FastifyInstance, routes: Route[], deps: Rout
           ctx.enforce(route.policy, target);
         }
         const result = await route.handler(ctx);
-        if (reply.sent) return reply;
+        // A handler that sent its own answer (a stream, a 204) returns the reply itself.
+        if (reply.sent || result === reply) return reply;
         if (result === undefined) return reply.code(route.status ?? 204).send();
         return reply.code(route.status ?? 200).send(result);
       },

@@ -1,0 +1,218 @@
+// Image transfer benchmark: upload and download of a large image through a real `nubo up`
+// (identity + image) on 127.0.0.1, against the disk's own sequential write speed.
+//
+//   npm run bench:image      (builds, then runs dist/bench/image-transfer.js)
+//   node dist/bench/image-transfer.js [--size-mib N] [--json FILE]
+//
+// Prints MB/s (10^6 bytes per second, as dd) for the upload (PUT /v2/images/{id}/file, the
+// data generated and streamed, never held whole), the download (GET .../file, read and
+// dropped), and a plain write of the same size with fsync by this process into the same data
+// directory; and the server's RSS (VmRSS of /proc/<pid>/status) before (after an 8 MiB
+// warm-up upload and download), at its peak during each transfer, and after. Never fails on a time: the exit status is non-zero only when the
+// benchmark cannot run.
+import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+
+const { values: args } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, json: { type: 'string' } } });
+const SIZE = Number(args['size-mib']) * 1024 * 1024;
+const BLOCK = 1024 * 1024;
+const START_LIMIT_MS = 60_000;
+const WARM_UP = 8 * 1024 * 1024;
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MAIN = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const mbps = (bytes: number, ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+async function freeBasePort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    if ((await portFree(base)) && (await portFree(base + 3))) return base;
+  }
+  throw new Error('no free ports for identity and image');
+}
+
+function rssMiB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples a process's RSS every 50 ms while a phase runs; returns the peak. */
+async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = rssMiB(pid) ?? 0;
+  const timer = setInterval(() => { peak = Math.max(peak, rssMiB(pid) ?? 0); }, 50);
+  try {
+    const result = await phase();
+    peak = Math.max(peak, rssMiB(pid) ?? 0);
+    return { result, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** `size` bytes of varied data, generated on the fly from a few random blocks. */
+function generated(size: number): Readable {
+  const blocks = Array.from({ length: 8 }, () => randomBytes(BLOCK));
+  let sent = 0;
+  let i = 0;
+  return new Readable({
+    highWaterMark: 4 * BLOCK,
+    read() {
+      if (sent >= size) return void this.push(null);
+      const b = blocks[i++ % blocks.length];
+      const part = size - sent >= b.length ? b : b.subarray(0, size - sent);
+      sent += part.length;
+      this.push(part);
+    },
+  });
+}
+
+/** The disk's own sequential write speed: `size` bytes in 1 MiB writes, then fsync. */
+async function diskWrite(dir: string, size: number): Promise<number> {
+  const file = join(dir, 'disk-baseline.bin');
+  const blocks = Array.from({ length: 8 }, () => randomBytes(BLOCK));
+  const t0 = performance.now();
+  const fh = await open(file, 'w');
+  try {
+    for (let off = 0, i = 0; off < size; off += BLOCK, i++) await fh.write(blocks[i % blocks.length], 0, Math.min(BLOCK, size - off));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const ms = performance.now() - t0;
+  await unlink(file);
+  return ms;
+}
+
+function request(method: string, url: string, headers: Record<string, string>, body?: Readable | string): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((res, rej) => {
+    const req = http.request(url, { method, headers }, (r) => {
+      const parts: Buffer[] = [];
+      r.on('data', (c: Buffer) => parts.push(c));
+      r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString(), headers: r.headers }));
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    if (body instanceof Readable) body.pipe(req);
+    else req.end(body);
+  });
+}
+
+/** Streams a download and drops it, counting bytes. */
+function download(url: string, token: string): Promise<number> {
+  return new Promise((res, rej) => {
+    http.get(url, { headers: { 'x-auth-token': token } }, (r) => {
+      if (r.statusCode !== 200) return rej(new Error(`download: HTTP ${r.statusCode}`));
+      let n = 0;
+      r.on('data', (c: Buffer) => { n += c.length; });
+      r.on('end', () => res(n));
+      r.on('error', rej);
+    }).on('error', rej);
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nubo-bench-image-'));
+  const base = await freeBasePort();
+  let proc: ChildProcess | undefined;
+  try {
+    proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--no-clouds-yaml', '--base-port', String(base), '--services', 'identity,image', '--log-level', 'warn'], {
+      env: { ...process.env, NUBO_BUILD_TINY_GUEST: '0' }, stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const pid = proc.pid!;
+    const t0 = Date.now();
+    let password: string | undefined;
+    while (!password) {
+      if (Date.now() - t0 > START_LIMIT_MS || proc.exitCode !== null) throw new Error('nubo up did not start');
+      const f = join(dataDir, 'clouds.yaml');
+      if (existsSync(f)) password = (parseYaml(readFileSync(f, 'utf8')) as any)?.clouds?.nubo?.auth?.password;
+      await sleep(50);
+    }
+    const identity = `http://127.0.0.1:${base}/v3`;
+    const image = `http://127.0.0.1:${base + 3}`;
+    let token = '';
+    while (!token) {
+      const r = await request('POST', `${identity}/auth/tokens`, { 'content-type': 'application/json' }, JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } },
+      })).catch(() => undefined);
+      if (r?.status === 201) token = r.headers['x-subject-token'] as string;
+      else await sleep(50);
+    }
+    const create = async (name: string) => JSON.parse((await request('POST', `${image}/v2/images`, { 'x-auth-token': token, 'content-type': 'application/json' },
+      JSON.stringify({ name, disk_format: 'raw', container_format: 'bare' }))).text).id as string;
+    // Warm-up: one small upload and download (JIT, the hashing threads), not measured.
+    const warm = await create('warm-up');
+    await request('PUT', `${image}/v2/images/${warm}/file`, { 'x-auth-token': token, 'content-type': 'application/octet-stream', 'content-length': String(WARM_UP) }, generated(WARM_UP));
+    await download(`${image}/v2/images/${warm}/file`, token);
+    await sleep(500);
+    const rssBefore = rssMiB(pid)!;
+
+    const diskMs = await diskWrite(dataDir, SIZE);
+
+    const id = await create('bench');
+    const upT0 = performance.now();
+    const up = await sampled(pid, () => request('PUT', `${image}/v2/images/${id}/file`,
+      { 'x-auth-token': token, 'content-type': 'application/octet-stream', 'content-length': String(SIZE) }, generated(SIZE)));
+    const upMs = performance.now() - upT0;
+    if (up.result.status !== 204) throw new Error(`upload: HTTP ${up.result.status} ${up.result.text}`);
+
+    const downT0 = performance.now();
+    const down = await sampled(pid, () => download(`${image}/v2/images/${id}/file`, token));
+    const downMs = performance.now() - downT0;
+    if (down.result !== SIZE) throw new Error(`download returned ${down.result} of ${SIZE} bytes`);
+    await sleep(1000);
+    const rssAfter = rssMiB(pid)!;
+
+    const r = {
+      size_mib: SIZE / BLOCK,
+      upload_mb_s: mbps(SIZE, upMs), upload_s: Math.round(upMs) / 1000,
+      download_mb_s: mbps(SIZE, downMs), download_s: Math.round(downMs) / 1000,
+      disk_write_fsync_mb_s: mbps(SIZE, diskMs), disk_write_s: Math.round(diskMs) / 1000,
+      upload_vs_disk_pct: Math.round((diskMs / upMs) * 100),
+      rss_mib: { before: rssBefore, peak_upload: up.peak, peak_download: down.peak, after: rssAfter },
+      rss_growth_mib: Math.round((Math.max(up.peak, down.peak) - rssBefore) * 10) / 10,
+    };
+    console.log(`image transfer, ${r.size_mib} MiB, nubo up (identity,image) on 127.0.0.1, file store in ${dataDir}`);
+    console.log(`  upload   (PUT .../file)            ${String(r.upload_mb_s).padStart(7)} MB/s  (${r.upload_s} s; md5 + sha512 + fsync on the way)`);
+    console.log(`  download (GET .../file)            ${String(r.download_mb_s).padStart(7)} MB/s  (${r.download_s} s)`);
+    console.log(`  disk: 1 MiB writes + fsync (node)  ${String(r.disk_write_fsync_mb_s).padStart(7)} MB/s  (${r.disk_write_s} s); upload = ${r.upload_vs_disk_pct}% of it`);
+    console.log(`  server RSS MiB: before ${rssBefore}, peak upload ${up.peak}, peak download ${down.peak}, after ${rssAfter} (growth ${r.rss_growth_mib})`);
+    console.log(JSON.stringify(r));
+    if (args.json) writeFileSync(args.json, JSON.stringify(r, null, 2));
+  } finally {
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((res) => proc!.once('exit', res));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(`image benchmark could not run: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import type { ImageServices } from './service/index.js';
+import { imageView } from './api/views.js';
+
+/** Who a call is made for: a project (and whether it is an admin), as Glance's context. */
+export interface ImageViewer {
+  projectId: string | null;
+  isAdmin: boolean;
+}
+
+/**
+ * What other services (compute, volume) ask the image service: an image's record as the API
+ * shows it, and its bytes. In one process a direct call; across hosts the Image API with a
+ * service token (the same calls Nova makes to Glance).
+ */
+export interface ImageClient {
+  /** The image, if the viewer may see it (Glance's visibility rules). */
+  getImage(id: string, viewer: ImageViewer): Promise<Record<string, unknown> | undefined>;
+  /** A stream of an active image's data, with its size and md5; undefined when there is none. */
+  openData(id: string, viewer: ImageViewer, range?: { start: number; end: number }): Promise<{ stream: Readable; size: number; checksum: string | null } | undefined>;
+}
+
+export function inProcessImageClient(s: ImageServices): ImageClient {
+  const caller = (v: ImageViewer) => ({
+    projectId: v.projectId, userId: 'service', isAdmin: v.isAdmin, requestId: 'internal',
+    // The project's own rights: an admin viewer may do anything, others what visibility allows.
+    allowed: (rule: string) => v.isAdmin || rule === 'get_image' || rule === 'download_image',
+  });
+  const find = async (id: string, v: ImageViewer) => s.images.get(caller(v), id).catch(() => undefined);
+  return {
+    async getImage(id, viewer) {
+      const img = await find(id, viewer);
+      return img ? imageView(img) : undefined;
+    },
+    async openData(id, viewer, range) {
+      const img = await find(id, viewer);
+      if (!img || img.status !== 'active') return undefined;
+      const dl = await s.data.open(img, range ? `bytes=${range.start}-${range.end}` : undefined);
+      return dl ? { stream: dl.stream, size: dl.length, checksum: dl.range ? null : dl.checksum } : undefined;
+    },
+  };
+}

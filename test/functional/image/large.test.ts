@@ -1,0 +1,69 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+const enabled = process.env.NUBO_TEST_LARGE === '1' || !!process.env.CI;
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Writes `size` bytes of varied data (a random block, altered per MiB) to a file. */
+async function writeImage(path: string, size: number): Promise<void> {
+  const out = createWriteStream(path, { highWaterMark: 4 * 1024 * 1024 });
+  const block = randomBytes(1024 * 1024);
+  for (let i = 0; i < size / block.length; i++) {
+    block.writeUInt32BE(i, 0);
+    if (!out.write(Buffer.from(block))) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
+}
+
+describe('image: a 1 GiB round trip through the openstack CLI', () => {
+  let c: TestCloud | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    if (!enabled) return;
+    c = await startTestCloud({ services: ['identity', 'image'] });
+    dir = mkdtempSync(join(tmpdir(), 'nubo-large-'));
+  });
+  after(async () => {
+    await c?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('openstack image create --file / image save give back the same bytes', { timeout: 120_000, skip: enabled ? false : 'set NUBO_TEST_LARGE=1 (or CI) to run' }, async () => {
+    const c1 = c!;
+    const src = join(dir!, 'one.raw');
+    const dst = join(dir!, 'back.raw');
+    await writeImage(src, GiB);
+    const env = {
+      ...process.env,
+      OS_AUTH_URL: c1.cloud.endpoints.identity!, OS_USERNAME: 'admin', OS_PASSWORD: c1.cloud.admin.password, OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_IDENTITY_API_VERSION: '3', OS_REGION_NAME: 'RegionOne',
+      OS_CLOUD: '', OS_CLIENT_CONFIG_FILE: '/dev/null',
+    };
+    const t0 = Date.now();
+    const created = await run('openstack', ['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', '--file', src, '-f', 'json', 'large-one'], { env, maxBuffer: 1 << 20 });
+    const id = JSON.parse(created.stdout).id as string;
+    const t1 = Date.now();
+    await run('openstack', ['image', 'save', '--file', dst, id], { env });
+    const t2 = Date.now();
+    assert.equal(statSync(dst).size, GiB);
+    assert.equal(await sha256(dst), await sha256(src));
+    const shown = JSON.parse((await run('openstack', ['image', 'show', '-f', 'json', id], { env })).stdout);
+    assert.equal(shown.status, 'active');
+    assert.equal(shown.size, GiB);
+    console.log(`1 GiB via openstack CLI: create ${((t1 - t0) / 1000).toFixed(1)} s, save ${((t2 - t1) / 1000).toFixed(1)} s`);
+  });
+});
