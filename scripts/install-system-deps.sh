@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # install-system-deps.sh — install the Debian (bookworm) packages Nubo's tests need.
 #
-# Today that is only what the conformance tier needs (Tempest and the openstack CLI,
-# used by ../shared/conformance). Quiet and quick when everything is installed; runs
+# That is what the conformance tier needs (Tempest and the openstack CLI, used by
+# ../shared/conformance), and what the tiny guest build (`nubo image build-tiny`) and the
+# dataplane tier (QEMU boots of it) need. Quiet and quick when everything is installed; runs
 # `apt-get update` once, and only when something is missing. Needs root to install;
 # when not root it prints the exact command to run and exits 1.
 #
@@ -15,6 +16,22 @@ PACKAGES=(
     python3-openstackclient
     python3-openstacksdk
     python3-keystoneclient
+    # tiny guest build (src/image/tiny-guest; the kernel .deb is fetched by the build itself)
+    # and the dataplane tier (QEMU under TCG, config drives)
+    qemu-system-x86
+    qemu-utils
+    busybox-static
+    dropbear-bin
+    genisoimage
+    dosfstools
+    mtools
+    syslinux
+    syslinux-common
+    fdisk
+    cpio
+    e2fsprogs
+    xz-utils
+    gzip
 )
 
 installed() {
@@ -41,8 +58,8 @@ fi
 
 echo "install-system-deps: installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -q "${missing[@]}" </dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq   # waits for another apt run instead of failing
+apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" </dev/null
 for p in "${missing[@]}"; do
     installed "$p" || { echo "install-system-deps: $p is still not installed" >&2; exit 1; }
 done

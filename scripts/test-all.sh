@@ -4,8 +4,11 @@
 #   == build        npm ci (when node_modules is missing or older than package-lock.json), tsc
 #   == unit+functional (sqlite)   node --test dist/test/ (unit, functional, bus contract incl. RabbitMQ)
 #   == functional (postgres)      node --test dist/test/functional with NUBO_TEST_DATABASE
-#   == conformance                nubo up + Tempest (interop-identity, api-identity-v3)
-#                                 + openstack CLI smoke (identity), checked against the bars below
+#   == dataplane                  node --test dist/test/dataplane (root): builds the tiny guest
+#                                 (cached in NUBO_CACHE_DIR, default /var/tmp/nubo-cache) and boots it under QEMU
+#   == conformance                nubo up + Tempest (interop-identity, api-identity-v3,
+#                                 interop-image, api-image) + openstack CLI smoke (identity,
+#                                 image), checked against the bars below
 #
 # The last line printed is "N passed, N failed, N skipped" over all tests of all tiers.
 # Exit status is non-zero when any tier failed or any conformance bar was missed.
@@ -25,16 +28,25 @@ set -euo pipefail
 #            list/run            min passed   max failed
 BAR_INTEROP_IDENTITY_MIN_PASSED=16;  BAR_INTEROP_IDENTITY_MAX_FAILED=0
 BAR_API_IDENTITY_V3_MIN_PASSED=136;  BAR_API_IDENTITY_V3_MAX_FAILED=
-BAR_OSC_IDENTITY_MIN_PASSED=;        BAR_OSC_IDENTITY_MAX_FAILED=0
+BAR_OSC_IDENTITY_MIN_PASSED=;        BAR_OSC_IDENTITY_MAX_FAILED=0   # identity and image steps
+BAR_INTEROP_IMAGE_MIN_PASSED=23;     BAR_INTEROP_IMAGE_MAX_FAILED=0
+# api-image: 110 tests, 27 of them Glance v1 (removed upstream; run-tempest writes api_v1 =
+# false, so they skip) and 16 needing what Nubo does not offer (locations, multiple stores,
+# copy-image, the cache API, a second image endpoint, web-download without a test server):
+# 67 can pass. The issue's 90 is out of reach with v1 skipped.
+BAR_API_IMAGE_MIN_PASSED=67;         BAR_API_IMAGE_MAX_FAILED=0
 
 # ---- time limits (seconds; the whole run should stay under ~25 min on 2 cores) ------
 LIMIT_NPM_CI=900
 LIMIT_NODE_SQLITE=900
 LIMIT_NODE_POSTGRES=600
+LIMIT_NODE_DATAPLANE=900             # cold tiny guest build (kernel .deb download) + two QEMU boots under TCG
+DATAPLANE_TEST_TIMEOUT_MS=600000     # node --test-timeout bounds a whole test file: the dataplane file needs more
 LIMIT_CLOUD_START=90
 LIMIT_TEMPEST_INTEROP=600
 LIMIT_TEMPEST_API_V3=1200
 LIMIT_OSC_SMOKE=600
+LIMIT_TEMPEST_IMAGE=900
 NODE_TEST_TIMEOUT_MS=120000          # per test (node --test-timeout)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,6 +68,8 @@ CONF=${NUBO_CONFORMANCE_DIR:-$(dirname "$REPO")/shared/conformance}
 PG_URL=${NUBO_TEST_DATABASE_PG:-postgres://postgres@127.0.0.1:5432/test}
 CONF_PORT=${NUBO_CONFORMANCE_PORT:-25000}
 export NO_COLOR=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+# the clouds the tiers start (`nubo up`) build no tiny guest image in the background
+export NUBO_BUILD_TINY_GUEST=${NUBO_BUILD_TINY_GUEST:-0}
 
 # ---- bookkeeping ----------------------------------------------------------------------
 TOTAL_PASSED=0; TOTAL_FAILED=0; TOTAL_SKIPPED=0
@@ -141,12 +155,24 @@ run_node_tier() {
 # ---- (b) unit + functional on SQLite (+ bus contract on RabbitMQ) -------------------
 header "unit+functional (sqlite)"
 if [ -n "${CI:-}" ]; then echo "CI is set: the RabbitMQ bus contract suite must run (not skip)"; fi
-run_node_tier "unit+functional (sqlite)" "$OUT/node-sqlite.log" "$LIMIT_NODE_SQLITE" -u NUBO_TEST_DATABASE -- dist/test/
+# (the dataplane tests skip themselves here: the dataplane tier below runs them)
+run_node_tier "unit+functional (sqlite)" "$OUT/node-sqlite.log" "$LIMIT_NODE_SQLITE" -u NUBO_TEST_DATABASE NUBO_SKIP_DATAPLANE=1 -- dist/test/
 
 # ---- (c) functional on PostgreSQL -----------------------------------------------------
 header "functional (postgres)"
 echo "NUBO_TEST_DATABASE=$PG_URL"
 run_node_tier "functional (postgres)" "$OUT/node-postgres.log" "$LIMIT_NODE_POSTGRES" NUBO_TEST_DATABASE="$PG_URL" -- dist/test/functional
+
+# ---- dataplane: real QEMU guests (root) -------------------------------------------------
+header dataplane
+if [ "$(id -u)" -eq 0 ]; then
+    echo "NUBO_CACHE_DIR=${NUBO_CACHE_DIR:-/var/tmp/nubo-cache} (tiny guest build cache)"
+    NODE_TEST_TIMEOUT_MS=$DATAPLANE_TEST_TIMEOUT_MS \
+        run_node_tier dataplane "$OUT/node-dataplane.log" "$LIMIT_NODE_DATAPLANE" -u NUBO_SKIP_DATAPLANE -- dist/test/dataplane/
+else
+    echo "-- dataplane: skipped (not root: QEMU, taps and namespaces need root)"
+    TIER_REPORT+=("skip dataplane: skipped (not root)")
+fi
 
 # ---- (d) conformance ------------------------------------------------------------------
 # check_bar NAME PASSED FAILED MIN_PASSED MAX_FAILED -> prints misses, returns 1 on a miss
@@ -226,7 +252,7 @@ conformance() {
     local data cloudlog="$OUT/nubo-conformance.log"
     data=$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")
     echo "starting: node dist/src/cli/main.js up --data-dir $data --base-port $CONF_PORT (log: $cloudlog)"
-    node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" \
+    node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" --services identity,image \
         --lockout-attempts 2 --lockout-duration 5 --unique-last-passwords 2 </dev/null >"$cloudlog" 2>&1 &
     CLOUD_PID=$!
     local t0=$SECONDS
@@ -271,9 +297,18 @@ conformance() {
     run_harness api-identity-v3 "$BAR_API_IDENTITY_V3_MIN_PASSED" "$BAR_API_IDENTITY_V3_MAX_FAILED" \
         "$OUT/api-identity-v3.tsv" tempest "$((LIMIT_TEMPEST_API_V3 + 60))" \
         "$CONF/run-tempest" --list api-identity-v3 --results "$OUT/api-identity-v3.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_API_V3"
+    run_harness interop-image "$BAR_INTEROP_IMAGE_MIN_PASSED" "$BAR_INTEROP_IMAGE_MAX_FAILED" \
+        "$OUT/interop-image.tsv" tempest "$((LIMIT_TEMPEST_IMAGE + 60))" \
+        "$CONF/run-tempest" --list interop-image --results "$OUT/interop-image.tsv" --timeout "$LIMIT_TEMPEST_IMAGE"
+    # image import on (glance-direct, glance-download); Nubo reserves os_glance_* properties
+    printf '[image-feature-enabled]\nos_glance_reserved = true\n' >"$OUT/tempest-image.conf"
+    run_harness api-image "$BAR_API_IMAGE_MIN_PASSED" "$BAR_API_IMAGE_MAX_FAILED" \
+        "$OUT/api-image.tsv" tempest "$((LIMIT_TEMPEST_IMAGE + 60))" \
+        env IMAGE_IMPORT=1 "$CONF/run-tempest" --list api-image --results "$OUT/api-image.tsv" \
+        --extra-conf "$OUT/tempest-image.conf" --concurrency 2 --timeout "$LIMIT_TEMPEST_IMAGE"
     run_harness osc-smoke "$BAR_OSC_IDENTITY_MIN_PASSED" "$BAR_OSC_IDENTITY_MAX_FAILED" \
         "$OUT/osc-smoke.tsv" osc "$LIMIT_OSC_SMOKE" \
-        "$CONF/run-osc-smoke" --services identity --results "$OUT/osc-smoke.tsv"
+        "$CONF/run-osc-smoke" --services identity,image --results "$OUT/osc-smoke.tsv"
 
     # stop the cloud: SIGTERM, then it must exit by itself with status 0
     TIER_T0=$SECONDS

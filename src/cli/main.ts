@@ -13,6 +13,8 @@ Usage:
   nubo up [options]        start the cloud in the foreground (Ctrl-C stops it)
   nubo status [options]    show whether the cloud in the data directory is running
   nubo keys rotate         rotate the token (Fernet) keys in the data directory
+  nubo image build-tiny    build the tiny guest image (tinyos) from Debian packages and
+                           register it in the image service (see README "Tiny guest image")
   nubo --help              this text
 
 Options (each also settable in the config file or the environment, see README):
@@ -30,6 +32,15 @@ Options (each also settable in the config file or the environment, see README):
   --unique-last-passwords N  refuse the last N passwords on self-service change   NUBO_UNIQUE_LAST_PASSWORDS
   --log-level LEVEL        trace|debug|info|warn|error (default: info)            NUBO_LOG_LEVEL
   --no-clouds-yaml         do not write ~/.config/openstack/clouds.yaml
+  (nubo up builds and registers the tiny guest in the background after a first start;
+   image.buildTinyGuest in nubo.yaml, or NUBO_BUILD_TINY_GUEST=0, turns that off)
+
+Options of nubo image build-tiny (and --data-dir; the cache is <data-dir>/cache/tiny-guest):
+  --register               register the images (default: when the cloud answers)
+  --no-register            build only
+  --os-cloud NAME          clouds.yaml entry to use (default: nubo, the admin)
+  --clouds-yaml PATH       clouds.yaml to read (default: <data-dir>/clouds.yaml)
+  --rebuild                build again even when the cache has this build
 `;
 
 const options = {
@@ -37,6 +48,8 @@ const options = {
   'base-port': { type: 'string' }, database: { type: 'string' }, transport: { type: 'string' }, services: { type: 'string' },
   'admin-password': { type: 'string' }, 'lockout-attempts': { type: 'string' }, 'lockout-duration': { type: 'string' },
   'unique-last-passwords': { type: 'string' }, 'log-level': { type: 'string' }, 'no-clouds-yaml': { type: 'boolean' },
+  register: { type: 'boolean' }, 'no-register': { type: 'boolean' }, 'os-cloud': { type: 'string' }, 'clouds-yaml': { type: 'string' },
+  rebuild: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -85,8 +98,16 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
     `  try:           openstack --os-cloud nubo token issue`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  // First start: build and register the tiny guest image in the background (never blocks or fails startup).
+  const background = new AbortController();
+  if (firstStart && cfg.image.buildTinyGuest && cfg.services.includes('image')) {
+    void import('../image/tiny-guest/cli.js')
+      .then((m) => m.startTinyGuestInBackground({ dataDir: cfg.dataDir, logger, signal: background.signal }))
+      .catch((e: Error) => logger.warn({ err: e.message }, 'tiny guest image build not started'));
+  }
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'stopping');
+    background.abort();
     try {
       await cloud.stop();
     } finally {
@@ -142,6 +163,16 @@ async function main(argv: string[]): Promise<number> {
     return -1; // keep running
   }
   if (cmd === 'status') return status(values);
+  if (cmd === 'image' && positionals[1] === 'build-tiny') {
+    const cfg = loadConfig(overrides(values));
+    const { buildTinyCommand } = await import('../image/tiny-guest/cli.js');
+    return buildTinyCommand({
+      dataDir: cfg.dataDir, register: values.register ? true : values['no-register'] ? false : undefined,
+      cloud: values['os-cloud'] as string | undefined, cloudsYaml: values['clouds-yaml'] as string | undefined,
+      // progress goes to stdout; JSON logs to stderr only from warn up unless a level is asked for
+      force: !!values.rebuild, logger: createLogger(values['log-level'] || process.env.NUBO_LOG_LEVEL ? cfg.logLevel : 'warn'),
+    });
+  }
   if (cmd === 'keys' && positionals[1] === 'rotate') {
     const cfg = loadConfig(overrides(values));
     const repo = new KeyRepository(join(cfg.dataDir, 'fernet-keys'));

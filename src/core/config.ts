@@ -15,7 +15,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 /** Services that exist in this build (others are accepted in config but not started yet). */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity'];
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'image'];
 
 export interface IdentityConfig {
   /** Admin password; generated and printed once at first start when unset. */
@@ -36,6 +36,27 @@ export interface IdentityConfig {
   region: string;
 }
 
+/** Image service (Glance) settings. */
+export interface ImageConfig {
+  /**
+   * The web-download import method is offered only when this is non-empty, and only for URLs
+   * that start with one of these prefixes (e.g. 'https://cloud-images.example.org/').
+   */
+  webDownloadAllowedPrefixes: string[];
+  /** Default unified limits registered for the image service (-1 = unlimited; sizes in MiB, as Glance). */
+  defaultLimits: { image_count_total: number; image_count_uploading: number; image_size_total: number; image_stage_total: number };
+  /** Largest image accepted, in bytes (Glance image_size_cap). */
+  maxImageSize: number;
+  /** Where image data lives: 'file' (<dataDir>/images) or 'fake' (memory; tests only, labelled as such). */
+  store: 'file' | 'fake';
+  /**
+   * Build the tiny guest image (tinyos) in the background after the first `nubo up` and
+   * register it (`nubo image build-tiny`); never blocks startup. Off in tests (they never go
+   * through `nubo up`); NUBO_BUILD_TINY_GUEST=0 turns it off.
+   */
+  buildTinyGuest: boolean;
+}
+
 export interface NuboConfig {
   dataDir: string;
   /** Address the listeners bind to. */
@@ -54,9 +75,14 @@ export interface NuboConfig {
   /** Largest request body accepted by JSON APIs, in bytes. */
   bodyLimit: number;
   identity: IdentityConfig;
+  image: ImageConfig;
 }
 
-export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity'>> & { identity?: Partial<IdentityConfig>; configFile?: string };
+export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image'>> & {
+  identity?: Partial<IdentityConfig>;
+  image?: Partial<ImageConfig>;
+  configFile?: string;
+};
 
 export function defaultConfig(): NuboConfig {
   return {
@@ -75,6 +101,13 @@ export function defaultConfig(): NuboConfig {
       minimumPasswordAge: 0,
       passwordHashCost: 16384,
       region: 'RegionOne',
+    },
+    image: {
+      webDownloadAllowedPrefixes: [],
+      defaultLimits: { image_count_total: -1, image_count_uploading: -1, image_size_total: -1, image_stage_total: -1 },
+      maxImageSize: 1024 ** 4,
+      store: 'file',
+      buildTinyGuest: true,
     },
   };
 }
@@ -96,18 +129,27 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.NUBO_LOCKOUT_DURATION) o.identity!.lockoutDuration = num(env.NUBO_LOCKOUT_DURATION);
   if (env.NUBO_UNIQUE_LAST_PASSWORDS) o.identity!.uniqueLastPasswordCount = num(env.NUBO_UNIQUE_LAST_PASSWORDS);
   if (env.NUBO_TOKEN_EXPIRATION) o.identity!.tokenExpiration = num(env.NUBO_TOKEN_EXPIRATION);
+  if (env.NUBO_IMAGE_WEB_DOWNLOAD_PREFIXES) {
+    o.image = { webDownloadAllowedPrefixes: env.NUBO_IMAGE_WEB_DOWNLOAD_PREFIXES.split(',').map((s) => s.trim()).filter(Boolean) };
+  }
+  if (env.NUBO_BUILD_TINY_GUEST) (o.image ??= {}).buildTinyGuest = !/^(0|false|no|off)$/i.test(env.NUBO_BUILD_TINY_GUEST.trim());
   return o;
 }
 
 function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
   const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-  const { identity, ports, configFile: _cf, ...rest } = o;
+  const { identity, image, ports, configFile: _cf, ...rest } = o;
   // Nested maps merge key by key: `ports: {identity: 5001}` keeps every other default port.
   return {
     ...base,
     ...defined(rest),
     ports: { ...base.ports, ...defined(ports ?? {}) },
     identity: { ...base.identity, ...defined(identity ?? {}) },
+    image: {
+      ...base.image,
+      ...defined(image ?? {}),
+      defaultLimits: { ...base.image.defaultLimits, ...defined(image?.defaultLimits ?? {}) },
+    },
   } as NuboConfig;
 }
 
