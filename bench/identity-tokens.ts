@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { rssMiB } from '../test/helpers/process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,15 +49,6 @@ async function freePort(): Promise<number> {
       s.close(() => res(port));
     });
   });
-}
-
-function rssMiB(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface Creds { authUrl: string; password: string }

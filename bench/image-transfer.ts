@@ -15,13 +15,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { freeBasePort, rssMiB } from '../test/helpers/process.js';
 
 const { values: args } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, json: { type: 'string' } } });
 const SIZE = Number(args['size-mib']) * 1024 * 1024;
@@ -33,31 +33,6 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO, 'dist', 'src', 'cli', 'main.js');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const mbps = (bytes: number, ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}
-
-async function freeBasePort(): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    if ((await portFree(base)) && (await portFree(base + 3))) return base;
-  }
-  throw new Error('no free ports for identity and image');
-}
-
-function rssMiB(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Samples a process's RSS every 50 ms while a phase runs; returns the peak. */
 async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<{ result: T; peak: number }> {
@@ -135,7 +110,7 @@ function download(url: string, token: string): Promise<number> {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'nubo-bench-image-'));
-  const base = await freeBasePort();
+  const base = await freeBasePort([0, 3]);
   let proc: ChildProcess | undefined;
   try {
     proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--no-clouds-yaml', '--base-port', String(base), '--services', 'identity,image', '--log-level', 'warn'], {

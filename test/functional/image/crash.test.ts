@@ -11,25 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import pg from 'pg';
 import { TEST_DATABASE } from '../../helpers/cloud.js';
+import { freeBasePort } from '../../helpers/process.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.js');
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}
-
-/** A base port whose identity (base) and image (base + 3) ports are free. */
-async function freeBasePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const base = 30000 + Math.floor(Math.random() * 25000);
-    if ((await portFree(base)) && (await portFree(base + 3))) return base;
-  }
-  throw new Error('no free ports');
-}
 
 /** `nubo up` as a real child process on a data directory (nothing in-process). */
 class NuboProcess {
@@ -90,7 +74,7 @@ describe('image: a kill -9 during an upload', () => {
   });
 
   it('leaves no active image and no partial or orphan file after a restart, and the upload works again', async () => {
-    nubo = new NuboProcess(dataDir, await freeBasePort(), await pgDatabase('create', dbName));
+    nubo = new NuboProcess(dataDir, await freeBasePort([0, 3]), await pgDatabase('create', dbName));
     await nubo.start();
     const cloud = parseYaml(readFileSync(join(dataDir, 'clouds.yaml'), 'utf8')).clouds.nubo;
     const identity = `http://127.0.0.1:${nubo.basePort}/v3`;
