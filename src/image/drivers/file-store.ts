@@ -1,9 +1,9 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { writeFileAtomically } from '../../core/storage/atomic-file.js';
 import { assertValidKey, StoreNotFoundError, type ByteRange, type ImageStore } from './image-store.js';
 
 const TMP = '.tmp';
@@ -28,34 +28,8 @@ export class FileStore implements ImageStore {
   }
 
   async put(key: string, data: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
-    const final = this.path(key);
     const tmp = join(this.dir, TMP, `${key}.${randomBytes(6).toString('hex')}`);
-    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: CHUNK });
-    try {
-      await pipeline(data, out, { signal: opts.signal });
-      const fh = await open(tmp, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, final);
-      await this.syncDir();
-      return { size: out.bytesWritten };
-    } catch (e) {
-      out.destroy();
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
-  }
-
-  private async syncDir(): Promise<void> {
-    const fh = await open(this.dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    return { size: await writeFileAtomically(data, tmp, this.path(key), opts) };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

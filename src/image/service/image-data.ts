@@ -1,5 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { HttpError, badRequest, conflict, forbidden } from '../../core/errors.js';
+import { pipeRequestBody } from '../../core/http/request-body.js';
 import { StoreNotFoundError, type ByteRange } from '../drivers/image-store.js';
 import type { ImageRecord } from '../db/images-repo.js';
 import { imageTarget, type Caller, type ImageDeps } from './context.js';
@@ -30,13 +31,7 @@ export class ClientAbortError extends HttpError {
  * mid-stream) fails the transform too: `pipe` alone would leave it waiting forever.
  */
 export function guarded<T extends Transform>(body: Readable, through: T): T {
-  const fail = (e?: Error) => { if (!through.destroyed) through.destroy(e ?? new ClientAbortError()); };
-  body.once('error', (e) => fail(e));
-  body.once('aborted', () => fail());
-  // An HTTP request body knows whether all of it arrived (`complete`), even if not yet read.
-  const complete = () => ('complete' in body ? (body as { complete: boolean }).complete : body.readableEnded);
-  body.once('close', () => { if (!complete()) fail(); });
-  return body.pipe(through);
+  return pipeRequestBody(body, through, () => new ClientAbortError());
 }
 
 /** Counts bytes going by and fails past a limit (staging needs no hashes). */
