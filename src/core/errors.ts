@@ -52,7 +52,7 @@ export const isRenderedError = (x: unknown): x is RenderedError =>
  * Renders an error body in a service's own format (Keystone, Nova, Neutron... differ): a JSON
  * value, or a RenderedError when the format depends on the request's Accept header.
  */
-export type ErrorFormatter = (err: HttpError, request?: { accept?: string }) => unknown;
+export type ErrorFormatter = (err: HttpError, request?: { accept?: string; requestId?: string }) => unknown;
 
 /** Keystone: {"error": {"code", "title", "message"}}. */
 export const keystoneErrorFormat: ErrorFormatter = (err) => ({
@@ -103,4 +103,16 @@ export const glanceErrorFormat: ErrorFormatter = (err, request) => {
       // WebOb strips the tags: newlines become spaces, each <br /> a newline.
       return { contentType: 'text/plain; charset=UTF-8', text: `${status}\n\n${err.message.replaceAll('\n', ' ')}\n\n   ` } satisfies RenderedError;
   }
+};
+
+/**
+ * Placement: {"errors": [{"status", "title", "detail", "request_id", "code"}]}. An error may
+ * carry Placement's machine-readable code (`placement.concurrent_update`, ...) as `code`.
+ */
+export const placementErrorFormat: ErrorFormatter = (err, request) => {
+  if (err.status === 401) return keystoneErrorFormat(err);
+  const code = (err as HttpError & { code?: string }).code ?? 'placement.undefined_code';
+  return {
+    errors: [{ status: err.status, title: err.title, detail: err.message, request_id: request?.requestId ?? '', code }],
+  };
 };

@@ -56,11 +56,11 @@ export function createServiceApp(opts: ServiceAppOptions): FastifyInstance {
     const httpErr = toHttpError(err);
     if (httpErr.status >= 500) req.log.error({ err }, 'unhandled error');
     else req.log.debug({ status: httpErr.status, message: httpErr.message }, 'client error');
-    sendError(reply.code(httpErr.status).headers(httpErr.headers), opts.errorFormat(httpErr, { accept: req.headers.accept }));
+    sendError(reply.code(httpErr.status).headers(httpErr.headers), opts.errorFormat(httpErr, { accept: req.headers.accept, requestId: req.id }));
   });
   app.setNotFoundHandler((req, reply) => {
     const e = new HttpError(404, `The resource could not be found.`);
-    sendError(reply.code(404), opts.errorFormat(e, { accept: req.headers.accept }));
+    sendError(reply.code(404), opts.errorFormat(e, { accept: req.headers.accept, requestId: req.id }));
   });
   return app as unknown as FastifyInstance;
 }
