@@ -10,12 +10,14 @@
 # Usage: bash scripts/install-system-deps.sh
 set -euo pipefail
 
-# The package list, in one place. (python3-osc-placement: not needed until placement exists.)
+# The package list, in one place.
 PACKAGES=(
     tempest
     python3-openstackclient
     python3-openstacksdk
     python3-keystoneclient
+    python3-osc-placement
+    python3-swiftclient
     # tiny guest build (src/image/tiny-guest; the kernel .deb is fetched by the build itself)
     # and the dataplane tier (QEMU under TCG, config drives)
     qemu-system-x86

@@ -14,6 +14,8 @@ import { createIdentityService, type IdentityService } from './identity/identity
 import type { IdentityClient } from './identity/client.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
 import { createImageService } from './image/image-service.js';
+import { createObjectService } from './object/object-service.js';
+import { createPlacementService } from './placement/placement-service.js';
 
 export interface CloudOptions {
   /** Also merge the nubo entries into ~/.config/openstack/clouds.yaml (off in tests). */
@@ -36,6 +38,8 @@ export interface ServiceDeps {
 /** Factories of the services beyond identity, by name; each returns its module. */
 const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<ServiceModule>>> = {
   image: createImageService,
+  object: createObjectService,
+  placement: createPlacementService,
 };
 
 export interface RunningCloud {

@@ -15,7 +15,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 /** Services that exist in this build (others are accepted in config but not started yet). */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'image'];
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'image', 'placement', 'object'];
 
 export interface IdentityConfig {
   /** Admin password; generated and printed once at first start when unset. */

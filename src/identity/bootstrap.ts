@@ -40,6 +40,8 @@ export async function bootstrapIdentity(s: IdentityServices, cfg: NuboConfig, kn
   const member = await role('member');
   const reader = await role('reader');
   await role('service');
+  // Swift's reseller admin (any account, account quotas), as keystoneauth's reseller_admin_role.
+  if (cfg.services.includes('object')) await role('ResellerAdmin');
   await s.roles.addImplied(admin.id, member.id).catch(() => undefined);
   await s.roles.addImplied(member.id, reader.id).catch(() => undefined);
 

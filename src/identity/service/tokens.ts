@@ -204,10 +204,19 @@ export class Tokens {
     return r;
   }
 
-  async catalogFor(_t: ResolvedToken): Promise<CatalogEntry[]> {
+  async catalogFor(t: ResolvedToken): Promise<CatalogEntry[]> {
     const gen = await this.generation.current();
     if (this.catalogCache?.gen !== gen) this.catalogCache = { gen, value: await this.catalog.build() };
-    return this.catalogCache.value;
+    // Keystone fills $(project_id)s / $(tenant_id)s with the token's project and leaves out
+    // endpoints it cannot fill (an unscoped or domain token).
+    const projectId = t.project?.id;
+    return this.catalogCache.value.map((svc) => ({
+      ...svc,
+      endpoints: svc.endpoints.flatMap((ep) => {
+        if (!/\$\((project_id|tenant_id)\)s/.test(ep.url)) return [ep];
+        return projectId ? [{ ...ep, url: ep.url.replaceAll('$(project_id)s', projectId).replaceAll('$(tenant_id)s', projectId) }] : [];
+      }),
+    }));
   }
 
   /** The auth context other services see for a validated token. */
