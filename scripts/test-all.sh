@@ -28,7 +28,7 @@ set -euo pipefail
 #            list/run            min passed   max failed
 BAR_INTEROP_IDENTITY_MIN_PASSED=16;  BAR_INTEROP_IDENTITY_MAX_FAILED=0
 BAR_API_IDENTITY_V3_MIN_PASSED=136;  BAR_API_IDENTITY_V3_MAX_FAILED=
-BAR_OSC_IDENTITY_MIN_PASSED=;        BAR_OSC_IDENTITY_MAX_FAILED=0   # identity, image and object steps
+BAR_OSC_IDENTITY_MIN_PASSED=;        BAR_OSC_IDENTITY_MAX_FAILED=0   # identity, image, object and placement steps
 BAR_INTEROP_IMAGE_MIN_PASSED=23;     BAR_INTEROP_IMAGE_MAX_FAILED=0
 # api-image: 110 tests, 27 of them Glance v1 (removed upstream; run-tempest writes api_v1 =
 # false, so they skip) and 16 needing what Nubo does not offer (locations, multiple stores,
@@ -257,7 +257,7 @@ conformance() {
     local data cloudlog="$OUT/nubo-conformance.log"
     data=$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")
     echo "starting: node dist/src/cli/main.js up --data-dir $data --base-port $CONF_PORT (log: $cloudlog)"
-    node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" --services identity,image,object \
+    node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" --services identity,placement,image,object \
         --lockout-attempts 2 --lockout-duration 5 --unique-last-passwords 2 </dev/null >"$cloudlog" 2>&1 &
     CLOUD_PID=$!
     local t0=$SECONDS
@@ -319,7 +319,7 @@ conformance() {
         "$CONF/run-tempest" --list api-object --results "$OUT/api-object.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_OBJECT"
     run_harness osc-smoke "$BAR_OSC_IDENTITY_MIN_PASSED" "$BAR_OSC_IDENTITY_MAX_FAILED" \
         "$OUT/osc-smoke.tsv" osc "$LIMIT_OSC_SMOKE" \
-        "$CONF/run-osc-smoke" --services identity,image,object --results "$OUT/osc-smoke.tsv"
+        "$CONF/run-osc-smoke" --services identity,image,object,placement --results "$OUT/osc-smoke.tsv"
 
     # stop the cloud: SIGTERM, then it must exit by itself with status 0
     TIER_T0=$SECONDS
