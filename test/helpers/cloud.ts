@@ -127,3 +127,21 @@ export async function makeUser(c: TestCloud, admin: string, projectId: string, r
   }
   return { id: u.body.user.id as string, name, password };
 }
+
+/**
+ * With NUBO_TEST_DATABASE set: creates (or drops) a whole PostgreSQL database of that name on
+ * the same server and returns its URL, for a `nubo up` child process; undefined on SQLite.
+ */
+export async function pgDatabase(action: 'create' | 'drop', name: string): Promise<string | undefined> {
+  if (!TEST_DATABASE) return undefined;
+  const c = new pg.Client({ connectionString: TEST_DATABASE });
+  await c.connect();
+  try {
+    await c.query(action === 'create' ? `CREATE DATABASE "${name}"` : `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(TEST_DATABASE);
+  u.pathname = `/${name}`;
+  return u.toString();
+}

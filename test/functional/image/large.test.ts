@@ -1,33 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { LARGE_ENABLED as enabled, LARGE_SKIP, sha256File as sha256, writeGeneratedFile as writeImage } from '../../helpers/large.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
-const enabled = process.env.NUBO_TEST_LARGE === '1' || !!process.env.CI;
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/** Writes `size` bytes of varied data (a random block, altered per MiB) to a file. */
-async function writeImage(path: string, size: number): Promise<void> {
-  const out = createWriteStream(path, { highWaterMark: 4 * 1024 * 1024 });
-  const block = randomBytes(1024 * 1024);
-  for (let i = 0; i < size / block.length; i++) {
-    block.writeUInt32BE(i, 0);
-    if (!out.write(Buffer.from(block))) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
-}
 
 describe('image: a 1 GiB round trip through the openstack CLI', () => {
   let c: TestCloud | undefined;
@@ -42,7 +24,7 @@ describe('image: a 1 GiB round trip through the openstack CLI', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('openstack image create --file / image save give back the same bytes', { timeout: 120_000, skip: enabled ? false : 'set NUBO_TEST_LARGE=1 (or CI) to run' }, async () => {
+  it('openstack image create --file / image save give back the same bytes', { timeout: 120_000, skip: LARGE_SKIP }, async () => {
     const c1 = c!;
     const src = join(dir!, 'one.raw');
     const dst = join(dir!, 'back.raw');
