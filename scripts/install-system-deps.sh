@@ -18,6 +18,7 @@ PACKAGES=(
     python3-keystoneclient
     python3-osc-placement
     python3-swiftclient
+    awscli s3cmd   # S3 API tests (test/functional/object/s3.test.ts)
     # tiny guest build (src/image/tiny-guest; the kernel .deb is fetched by the build itself)
     # and the dataplane tier (QEMU under TCG, config drives)
     qemu-system-x86

@@ -1,5 +1,6 @@
 import type { TokenVerifier } from '../core/auth/context.js';
 import type { IdentityServices } from './service/index.js';
+import { ec2View } from './service/credentials.js';
 
 /** What other services ask identity; in one process a direct call, across hosts its REST API. */
 export interface IdentityClient {
@@ -12,6 +13,8 @@ export interface IdentityClient {
   getLimit(projectId: string, serviceType: string, resourceName: string): Promise<number | undefined>;
   /** Registers a service's default limits once (existing ones are left as the operator set them). */
   ensureRegisteredLimits(serviceType: string, defaults: Record<string, number>): Promise<void>;
+  /** The EC2 credential of an access key (S3/EC2 signatures): its secret, user and project. */
+  ec2Credential(accessKey: string): Promise<{ secret: string; userId: string; projectId: string } | undefined>;
 }
 
 export function inProcessIdentityClient(s: IdentityServices, verifier: TokenVerifier): IdentityClient {
@@ -36,6 +39,12 @@ export function inProcessIdentityClient(s: IdentityServices, verifier: TokenVeri
       const existing = new Set((await s.limits.listRegistered({ serviceId: sid })).map((r) => r.resourceName));
       const missing = Object.entries(defaults).filter(([name]) => !existing.has(name));
       if (missing.length) await s.limits.createRegistered(missing.map(([resource_name, default_limit]) => ({ service_id: sid, resource_name, default_limit })));
+    },
+    async ec2Credential(accessKey) {
+      const c = await s.credentials.findEc2(accessKey);
+      if (!c?.projectId) return undefined;
+      const { secret } = ec2View(c);
+      return secret === null ? undefined : { secret, userId: c.userId, projectId: c.projectId };
     },
   };
 }

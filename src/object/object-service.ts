@@ -2,7 +2,8 @@
  * The object storage service: Swift v1 (accounts, containers, objects, listings, ACLs, quotas,
  * copy, bulk delete, DLO/SLO, versioning) over one store that an S3 front end can share:
  * metadata rows in the service's database (db/repo.ts), bytes in an ObjectStore driver
- * (drivers/), data writes and expiry in service/objects.ts; the Swift protocol is api/swift.ts.
+ * (drivers/), data writes and expiry in service/objects.ts; the Swift protocol is api/swift.ts,
+ * the S3 protocol (SigV4 with EC2 credentials, same listener) api/s3/.
  *
  * LIMITATIONS
  * - One data directory per object API process: start-up reconciliation removes every blob no
@@ -22,6 +23,7 @@ import type { ObjectDB } from './db/schema.js';
 import { FileObjectStore } from './drivers/file-store.js';
 import { ObjectData } from './service/objects.js';
 import { registerSwift } from './api/swift.js';
+import { registerS3 } from './api/s3/s3.js';
 import { TEMPURL_INFO } from './api/tempurl.js';
 import { FORMPOST_INFO } from './api/formpost.js';
 import { STATICWEB_INFO } from './api/staticweb.js';
@@ -73,6 +75,8 @@ export async function createObjectService(deps: ServiceDeps): Promise<ObjectServ
       data,
       reconciled,
       attach(app: FastifyInstance, routeDeps) {
+        // S3 (SigV4-signed requests) first: its hook answers them before Swift's routes.
+        registerS3(app, { data, repo, identity: deps.identity });
         registerSwift(app, { data, repo, verifier: routeDeps.verifier, operatorRoles: ['member', 'admin'], resellerRoles: ['ResellerAdmin', 'admin'] }, swiftInfo);
       },
       async close() {
