@@ -1,67 +1,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
-import pg from 'pg';
-import { TEST_DATABASE } from '../../helpers/cloud.js';
-import { freeBasePort } from '../../helpers/process.js';
-
-const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.js');
-
-/** `nubo up` as a real child process on a data directory (nothing in-process). */
-class NuboProcess {
-  child?: ChildProcess;
-  log = '';
-  constructor(readonly dataDir: string, readonly basePort: number, readonly database?: string) {}
-
-  async start(): Promise<void> {
-    this.log = '';
-    const db = this.database ? ['--database', this.database] : [];
-    this.child = spawn(process.execPath, [MAIN, 'up', '--data-dir', this.dataDir, '--no-clouds-yaml', '--base-port', String(this.basePort), '--services', 'identity,image', ...db], {
-      env: { ...process.env, NUBO_BUILD_TINY_GUEST: '0', NUBO_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.on('data', (d) => { this.log += d; });
-    this.child.stderr!.on('data', (d) => { this.log += d; });
-    const end = Date.now() + 30000;
-    while (Date.now() < end) {
-      if (this.child.exitCode !== null) throw new Error(`nubo up exited (${this.child.exitCode}):\n${this.log}`);
-      if (this.log.includes('Nubo is up')) return;
-      await sleep(100);
-    }
-    throw new Error(`nubo up did not come up:\n${this.log}`);
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  }
-}
-
-/** With NUBO_TEST_DATABASE, a fresh PostgreSQL database for the child (dropped afterwards). */
-async function pgDatabase(action: 'create' | 'drop', name: string): Promise<string | undefined> {
-  if (!TEST_DATABASE) return undefined;
-  const c = new pg.Client({ connectionString: TEST_DATABASE });
-  await c.connect();
-  try {
-    await c.query(action === 'create' ? `CREATE DATABASE "${name}"` : `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await c.end();
-  }
-  const u = new URL(TEST_DATABASE);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+import { pgDatabase } from '../../helpers/cloud.js';
+import { freeBasePort, NuboProcess } from '../../helpers/process.js';
 
 describe('image: a kill -9 during an upload', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'nubo-crash-'));
@@ -74,7 +21,7 @@ describe('image: a kill -9 during an upload', () => {
   });
 
   it('leaves no active image and no partial or orphan file after a restart, and the upload works again', async () => {
-    nubo = new NuboProcess(dataDir, await freeBasePort([0, 3]), await pgDatabase('create', dbName));
+    nubo = new NuboProcess(dataDir, await freeBasePort([0, 3]), await pgDatabase('create', dbName), 'identity,image');
     await nubo.start();
     const cloud = parseYaml(readFileSync(join(dataDir, 'clouds.yaml'), 'utf8')).clouds.nubo;
     const identity = `http://127.0.0.1:${nubo.basePort}/v3`;
