@@ -6,8 +6,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyGuest, type TinyGuestBuild } from '../../src/image/tiny-guest/builder.js';
-import { detectAccel, type AccelVerdict } from '../../src/image/tiny-guest/accel.js';
-import { isRoot, missingHostTools, run, which } from '../../src/image/tiny-guest/host.js';
+import { detectAccel, type AccelVerdict } from '../../src/core/host/accel.js';
+import { isRoot, missingHostTools, run, which } from '../../src/core/host/tools.js';
 
 /**
  * Dataplane tier: the tiny guest really boots. Builds it (cached between runs in

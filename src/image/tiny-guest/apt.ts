@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CommandError, isRoot, run, type RunOptions } from './host.js';
+import { CommandError, isRoot, run, type RunOptions } from '../../core/host/tools.js';
 
 /**
  * Debian packages for the tiny guest: which version to use, fetching the .deb with

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { dependsNames, obtainPackage, resolveVersions, showPackages, type AptContext, type PackageRef } from './apt.js';
-import { isRoot, missingHostTools, MissingHostToolsError, run, type RunOptions } from './host.js';
+import { isRoot, missingHostTools, MissingHostToolsError, run, type RunOptions } from '../../core/host/tools.js';
 import { DISK_CMDLINE, UEC_CMDLINE, digest, fsSizeMiB, makeDisk, makeExt4, makeInitramfs, type FileDigest } from './images.js';
 import { MODULE_ROOTS, kernelRelease, prepareKernel } from './kernel.js';
 import { createProgress, type Progress } from './progress.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { buildTinyGuest, IMAGE_NAMES, type TinyGuestBuild } from './builder.js';
-import { isRoot, missingHostTools, MissingHostToolsError } from './host.js';
+import { isRoot, missingHostTools, MissingHostToolsError } from '../../core/host/tools.js';
 import { createProgress } from './progress.js';
 import { cloudReachable, registerTinyGuest, type CloudTarget } from './register.js';
 

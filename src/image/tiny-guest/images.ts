@@ -2,7 +2,7 @@ import { closeSync, copyFileSync, createReadStream, createWriteStream, ftruncate
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { FILE_PACKAGES, run, runPipeline, type RunOptions } from './host.js';
+import { FILE_PACKAGES, run, runPipeline, type RunOptions } from '../../core/host/tools.js';
 import { FIXED_MTIME, walk } from './rootfs.js';
 
 /**

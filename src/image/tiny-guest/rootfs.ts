@@ -2,8 +2,8 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync,
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PackageRef } from './apt.js';
-import { dynamicDeps } from './elf.js';
-import { run } from './host.js';
+import { dynamicDeps } from '../../core/host/elf.js';
+import { run } from '../../core/host/tools.js';
 import type { PreparedKernel } from './kernel.js';
 
 /**

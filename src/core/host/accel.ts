@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
-import { which } from './host.js';
+import { which } from './tools.js';
 
 /**
  * Which QEMU accelerator works on this host: KVM when /dev/kvm is usable, TCG otherwise.

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * The config drive: an ISO 9660 image labelled config-2 (genisoimage, Rock Ridge + Joliet),
+ * laid out as nova writes it, so cloud-init and the tiny guest read it as they would on
+ * OpenStack. The same files go under openstack/latest and openstack/2012-08-10 (the oldest
+ * version guests look for); ec2/latest/meta-data.json carries the EC2 view.
+ */
+
+export interface ConfigDriveFiles {
+  metaData: object;
+  userData?: string | Buffer;
+  networkData?: object;
+  vendorData?: object;
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 4 << 20 }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${cmd}: ${String(stderr).trim() || err.message}`));
+      else resolve();
+    });
+  });
+}
+
+/** EC2-style metadata from the OpenStack meta_data.json fields that have an EC2 name. */
+function ec2MetaData(md: Record<string, unknown>): object {
+  const keys = (md.public_keys ?? {}) as Record<string, string>;
+  return {
+    'instance-id': md.uuid, hostname: md.hostname, 'local-hostname': md.hostname,
+    'ami-launch-index': md.launch_index ?? 0,
+    placement: { 'availability-zone': md.availability_zone },
+    'public-keys': Object.fromEntries(Object.entries(keys).map(([name, key], i) => [`${i}=${name}`, { 'openssh-key': key }])),
+  };
+}
+
+export async function buildConfigDrive(path: string, files: ConfigDriveFiles): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const tree = mkdtempSync(join(dirname(path), '.config-drive-'));
+  try {
+    for (const version of ['latest', '2012-08-10']) {
+      const d = join(tree, 'openstack', version);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'meta_data.json'), JSON.stringify(files.metaData));
+      if (files.userData !== undefined) writeFileSync(join(d, 'user_data'), files.userData);
+      if (files.networkData) writeFileSync(join(d, 'network_data.json'), JSON.stringify(files.networkData));
+      if (files.vendorData) writeFileSync(join(d, 'vendor_data2.json'), JSON.stringify(files.vendorData));
+    }
+    mkdirSync(join(tree, 'ec2', 'latest'), { recursive: true });
+    writeFileSync(join(tree, 'ec2', 'latest', 'meta-data.json'), JSON.stringify(ec2MetaData(files.metaData as Record<string, unknown>)));
+    if (files.userData !== undefined) writeFileSync(join(tree, 'ec2', 'latest', 'user-data'), files.userData);
+    // written aside and renamed: a guest never sees half an ISO
+    await run('genisoimage', ['-quiet', '-o', `${path}.tmp`, '-V', 'config-2', '-r', '-J', '-l', tree]);
+    renameSync(`${path}.tmp`, path);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+    rmSync(`${path}.tmp`, { force: true });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The hypervisor boundary: what a compute agent asks of the thing that runs guests on its
+ * host. `qemu` runs real guests; `fake` simulates them (scale tests; hypervisor_type 'fake').
+ * Every call is idempotent on the instance uuid: the agent may repeat it after a restart.
+ */
+
+export type PowerState = 'nostate' | 'running' | 'paused' | 'shutdown' | 'crashed' | 'suspended';
+
+/** What a host offers, reported to placement and os-hypervisors. */
+export interface HostResources {
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  cpuInfo: Record<string, unknown>;
+  hostIp: string;
+}
+
+/** One network interface of a guest, as the network side hands it over. */
+export interface Vif {
+  portId: string;
+  mac: string;
+  /** fixed addresses, for the guest's config drive / network_data.json */
+  ips: { address: string; version: 4 | 6; cidr: string; gateway?: string }[];
+  /** 'tap': a tap the network side created (plugged into its bridge); 'user': QEMU user-mode networking
+   *  (the built-in network until the network service lands: DHCP from QEMU, SSH forwarded to `sshPort`). */
+  kind: 'tap' | 'user';
+  tapName?: string;
+  mtu?: number;
+}
+
+/** A local file the agent fetched from the image service (cached per host, shared between guests). */
+export interface LocalImage { path: string; format: 'qcow2' | 'raw' }
+
+export interface InstanceSpec {
+  uuid: string;
+  name: string;
+  vcpus: number;
+  memoryMb: number;
+  rootGb: number;
+  /** Whole-disk boot: `root` is the disk. UEC boot: `kernel` (+ `ramdisk`), `root` optional (ami). */
+  root?: LocalImage;
+  kernel?: string;
+  ramdisk?: string;
+  /** Kernel command line (UEC boot); the driver adds the console. */
+  cmdline?: string;
+  /** ISO 9660 config drive (label config-2), when requested. */
+  configDrive?: string;
+  vifs: Vif[];
+  /** Guest reaches the metadata service at 169.254.169.254:80 through this host URL (user-mode networking). */
+  metadataUrl?: string;
+}
+
+export interface GuestInfo {
+  powerState: PowerState;
+  /** host port forwarded to the guest's port 22 (user-mode networking), for SSH in tests and tools */
+  sshPort?: number;
+  vncPort?: number;
+}
+
+export interface ComputeDriver {
+  /** 'QEMU' or 'fake' (os-hypervisors hypervisor_type). */
+  readonly type: string;
+  hostResources(): Promise<HostResources>;
+  /** Creates the disks and starts the guest (running when it resolves). */
+  spawn(spec: InstanceSpec): Promise<GuestInfo>;
+  /** Stops the guest and removes everything it had on this host (process, disks, sockets). */
+  destroy(uuid: string): Promise<void>;
+  /** ACPI power-off, then a hard stop after `timeoutS` (0 = hard stop at once). */
+  powerOff(uuid: string, timeoutS: number): Promise<void>;
+  /** Starts a stopped guest again from its existing disk. */
+  powerOn(spec: InstanceSpec): Promise<GuestInfo>;
+  reboot(spec: InstanceSpec, hard: boolean): Promise<GuestInfo>;
+  pause(uuid: string): Promise<void>;
+  unpause(uuid: string): Promise<void>;
+  suspend(uuid: string): Promise<void>;
+  resume(spec: InstanceSpec): Promise<GuestInfo>;
+  info(uuid: string): Promise<GuestInfo>;
+  /** Uuids of the guests this driver knows on the host (running or not), for reconciliation. */
+  listGuests(): Promise<string[]>;
+  /** The console log; the last `lines` lines when given. */
+  consoleOutput(uuid: string, lines?: number): Promise<string>;
+  /** A standalone copy of the root disk (qcow2), for createImage; the caller uploads and then deletes it. */
+  snapshot(uuid: string, destDir: string): Promise<LocalImage>;
+  close(): Promise<void>;
+}
+
+export class GuestNotFound extends Error {
+  override name = 'GuestNotFound';
+  constructor(uuid: string) {
+    super(`guest ${uuid} is not on this host`);
+  }
+}
