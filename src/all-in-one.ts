@@ -13,9 +13,12 @@ import { readCloudsYaml, upsertClouds, type CloudEntry } from './core/clouds-yam
 import { createIdentityService, type IdentityService } from './identity/identity-service.js';
 import type { IdentityClient } from './identity/client.js';
 import { bootstrapIdentity } from './identity/bootstrap.js';
-import { createImageService } from './image/image-service.js';
+import { createImageService, type ImageService } from './image/image-service.js';
+import type { ImageClient } from './image/client.js';
+import { inProcessPlacementClient, type PlacementClient } from './placement/client.js';
+import { createComputeService } from './compute/compute-service.js';
 import { createObjectService } from './object/object-service.js';
-import { createPlacementService } from './placement/placement-service.js';
+import { createPlacementService, type PlacementServiceModule } from './placement/placement-service.js';
 
 export interface CloudOptions {
   /** Also merge the nubo entries into ~/.config/openstack/clouds.yaml (off in tests). */
@@ -32,6 +35,8 @@ export interface ServiceDeps {
   logger: Logger;
   bus: Bus;
   identity: IdentityClient;
+  /** In-process clients of the services created so far (compute uses image and placement). */
+  clients: { image?: ImageClient; placement?: PlacementClient };
   schemaPrefix?: string;
 }
 
@@ -40,7 +45,10 @@ const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<Serv
   image: createImageService,
   object: createObjectService,
   placement: createPlacementService,
+  compute: createComputeService,
 };
+/** Creation order: a service comes after those whose clients it uses. */
+const CREATION_ORDER: ServiceName[] = ['placement', 'image', 'object', 'compute'];
 
 export interface RunningCloud {
   config: NuboConfig;
@@ -77,10 +85,12 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
     await bus.close();
   };
   try {
-    const deps: ServiceDeps = { config: cfg, logger, bus, identity: identity.client, schemaPrefix: opts.schemaPrefix };
-    for (const name of names) {
-      const factory = FACTORIES[name];
-      if (factory) modules.push(await factory(deps));
+    const deps: ServiceDeps = { config: cfg, logger, bus, identity: identity.client, clients: {}, schemaPrefix: opts.schemaPrefix };
+    for (const name of CREATION_ORDER.filter((n) => names.includes(n))) {
+      const m = await FACTORIES[name]!(deps);
+      modules.push(m);
+      if (name === 'image') deps.clients.image = (m as ImageService).client;
+      if (name === 'placement') deps.clients.placement = inProcessPlacementClient((m as PlacementServiceModule).service);
     }
     for (const m of modules) {
       const app = createServiceApp({ service: m.name, logger, bodyLimit: cfg.bodyLimit, errorFormat: m.errorFormat });

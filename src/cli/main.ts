@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type ConfigOverrides, type ServiceName } from '../core/config.js';
+import { loadConfig, type ComputeConfig, type ConfigOverrides, type ServiceName } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { readCloudsYaml } from '../core/clouds-yaml.js';
 import { KeyRepository } from '../identity/tokens/key-repository.js';
@@ -31,6 +31,9 @@ Options (each also settable in the config file or the environment, see README):
   --lockout-duration S     ... for S seconds                                      NUBO_LOCKOUT_DURATION
   --unique-last-passwords N  refuse the last N passwords on self-service change   NUBO_UNIQUE_LAST_PASSWORDS
   --log-level LEVEL        trace|debug|info|warn|error (default: info)            NUBO_LOG_LEVEL
+  --compute-driver NAME    qemu | fake | auto (qemu when installed; default auto)  NUBO_COMPUTE_DRIVER
+  --compute-host NAME      this host's compute agent name (default: hostname)     NUBO_COMPUTE_HOST
+  --fake-hosts N           with the fake driver: simulated hosts in this process  NUBO_COMPUTE_FAKE_HOSTS
   --no-clouds-yaml         do not write ~/.config/openstack/clouds.yaml
   (nubo up builds and registers the tiny guest in the background after a first start;
    image.buildTinyGuest in nubo.yaml, or NUBO_BUILD_TINY_GUEST=0, turns that off)
@@ -49,7 +52,7 @@ const options = {
   'admin-password': { type: 'string' }, 'lockout-attempts': { type: 'string' }, 'lockout-duration': { type: 'string' },
   'unique-last-passwords': { type: 'string' }, 'log-level': { type: 'string' }, 'no-clouds-yaml': { type: 'boolean' },
   register: { type: 'boolean' }, 'no-register': { type: 'boolean' }, 'os-cloud': { type: 'string' }, 'clouds-yaml': { type: 'string' },
-  rebuild: { type: 'boolean' },
+  rebuild: { type: 'boolean' }, 'compute-driver': { type: 'string' }, 'compute-host': { type: 'string' }, 'fake-hosts': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +66,9 @@ function overrides(v: Record<string, string | boolean | undefined>): ConfigOverr
     identity: {
       adminPassword: str(v['admin-password']), lockoutFailureAttempts: num(v['lockout-attempts']),
       lockoutDuration: num(v['lockout-duration']), uniqueLastPasswordCount: num(v['unique-last-passwords']),
+    },
+    compute: {
+      driver: str(v['compute-driver']) as ComputeConfig['driver'] | undefined, host: str(v['compute-host']), fakeHosts: num(v['fake-hosts']),
     },
   };
 }

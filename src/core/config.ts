@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -15,7 +16,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 /** Services that exist in this build (others are accepted in config but not started yet). */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'image', 'placement', 'object'];
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'compute', 'image', 'placement', 'object'];
 
 export interface IdentityConfig {
   /** Admin password; generated and printed once at first start when unset. */
@@ -57,6 +58,25 @@ export interface ImageConfig {
   buildTinyGuest: boolean;
 }
 
+/** Compute service (Nova) settings. */
+export interface ComputeConfig {
+  /** 'qemu' runs real guests; 'fake' simulates them (scale tests; reported as hypervisor_type fake). 'auto': qemu when qemu-system-x86_64 is installed. */
+  driver: 'auto' | 'qemu' | 'fake';
+  /** Name of this host's compute agent (Nova's [DEFAULT] host). */
+  host: string;
+  /** With the fake driver: how many simulated hosts run in this process (host, host-2, ...). */
+  fakeHosts: number;
+  /** What one fake host offers. */
+  fakeHostResources: { vcpus: number; memoryMb: number; diskGb: number };
+  /** Nova's initial allocation ratios and reserved host memory. */
+  cpuAllocationRatio: number;
+  ramAllocationRatio: number;
+  diskAllocationRatio: number;
+  reservedHostMemoryMb: number;
+  /** Default availability zone of hosts and servers. */
+  defaultAvailabilityZone: string;
+}
+
 export interface NuboConfig {
   dataDir: string;
   /** Address the listeners bind to. */
@@ -76,11 +96,13 @@ export interface NuboConfig {
   bodyLimit: number;
   identity: IdentityConfig;
   image: ImageConfig;
+  compute: ComputeConfig;
 }
 
-export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image'>> & {
+export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'compute'>> & {
   identity?: Partial<IdentityConfig>;
   image?: Partial<ImageConfig>;
+  compute?: Partial<ComputeConfig>;
   configFile?: string;
 };
 
@@ -109,6 +131,17 @@ export function defaultConfig(): NuboConfig {
       store: 'file',
       buildTinyGuest: true,
     },
+    compute: {
+      driver: 'auto',
+      host: hostname(),
+      fakeHosts: 1,
+      fakeHostResources: { vcpus: 64, memoryMb: 262144, diskGb: 4096 },
+      cpuAllocationRatio: 16,
+      ramAllocationRatio: 1.5,
+      diskAllocationRatio: 1,
+      reservedHostMemoryMb: 512,
+      defaultAvailabilityZone: 'nova',
+    },
   };
 }
 
@@ -133,12 +166,17 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
     o.image = { webDownloadAllowedPrefixes: env.NUBO_IMAGE_WEB_DOWNLOAD_PREFIXES.split(',').map((s) => s.trim()).filter(Boolean) };
   }
   if (env.NUBO_BUILD_TINY_GUEST) (o.image ??= {}).buildTinyGuest = !/^(0|false|no|off)$/i.test(env.NUBO_BUILD_TINY_GUEST.trim());
+  const c: Partial<ComputeConfig> = {};
+  if (env.NUBO_COMPUTE_DRIVER) c.driver = env.NUBO_COMPUTE_DRIVER as ComputeConfig['driver'];
+  if (env.NUBO_COMPUTE_HOST) c.host = env.NUBO_COMPUTE_HOST;
+  if (env.NUBO_COMPUTE_FAKE_HOSTS) c.fakeHosts = num(env.NUBO_COMPUTE_FAKE_HOSTS);
+  if (Object.keys(c).length) o.compute = c;
   return o;
 }
 
 function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
   const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-  const { identity, image, ports, configFile: _cf, ...rest } = o;
+  const { identity, image, compute, ports, configFile: _cf, ...rest } = o;
   // Nested maps merge key by key: `ports: {identity: 5001}` keeps every other default port.
   return {
     ...base,
@@ -149,6 +187,11 @@ function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
       ...base.image,
       ...defined(image ?? {}),
       defaultLimits: { ...base.image.defaultLimits, ...defined(image?.defaultLimits ?? {}) },
+    },
+    compute: {
+      ...base.compute,
+      ...defined(compute ?? {}),
+      fakeHostResources: { ...base.compute.fakeHostResources, ...defined(compute?.fakeHostResources ?? {}) },
     },
   } as NuboConfig;
 }
@@ -174,6 +217,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     const bp = cfg.basePort;
     cfg = { ...cfg, ports: Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, bp + i])) as Record<ServiceName, number> };
   }
+  if (!['auto', 'qemu', 'fake'].includes(cfg.compute.driver)) throw new Error(`unknown compute driver '${cfg.compute.driver}' (qemu, fake or auto)`);
   for (const s of cfg.services) {
     if (!SERVICE_NAMES.includes(s)) throw new Error(`unknown service '${s}' (known: ${SERVICE_NAMES.join(', ')})`);
   }

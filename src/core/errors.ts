@@ -116,3 +116,14 @@ export const placementErrorFormat: ErrorFormatter = (err, request) => {
     errors: [{ status: err.status, title: err.title, detail: err.message, request_id: request?.requestId ?? '', code }],
   };
 };
+
+const NOVA_FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod',
+  409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 429: 'overLimit', 501: 'notImplemented', 503: 'serviceUnavailable',
+};
+
+/** Nova (and Cinder): {"<faultName>": {"code", "message"}}; a 401 from the token check keeps keystonemiddleware's body. */
+export const novaErrorFormat: ErrorFormatter = (err) => {
+  if (err.status === 401) return keystoneErrorFormat(err);
+  return { [NOVA_FAULT_NAMES[err.status] ?? 'computeFault']: { code: err.status, message: err.message } };
+};

@@ -475,7 +475,7 @@ export function placementRoutes(s: PlacementService): Route[] {
         if (policy !== undefined && !['none', 'isolate'].includes(policy)) throw bad(`Invalid query string parameters: '${policy}' is not one of ['none', 'isolate']`);
         if (suffixed > 1 && policy === undefined && at(ctx, '1.25')) throw bad('The "group_policy" parameter is required when specifying more than one "resources{N}" parameter.');
         const rootReq = at(ctx, '1.35') ? parseRequired(values(q.root_required), true, false) : { required: [], forbidden: [] };
-        const snap = await s.snapshot();
+        const snap = await s.cache.get();
         const result = allocationCandidates(snap, {
           groups, groupPolicy: policy as 'none' | 'isolate' | undefined, limit,
           rootRequired: rootReq.required.flat(), rootForbidden: rootReq.forbidden,

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../core/db/database.js';
 import { nowIso } from '../../core/ids.js';
 import type { InventoryRow, PlacementDB, ProviderRow } from '../db/schema.js';
 import { capacityOf, unitProblem, type SnapProvider, type Snapshot } from './candidates.js';
+import { SnapshotCache } from './snapshot-cache.js';
 import { bad, conflict, generationConflict, missing } from './errors.js';
 import { STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS } from './standard.js';
 
@@ -47,8 +48,44 @@ export interface ProviderFilters {
 }
 
 /** The placement domain: the only place that decides. */
+/** Writes that change what the snapshot holds besides usage. */
+const STRUCTURAL_WRITES = [
+  'createResourceClass', 'deleteResourceClass', 'createTrait', 'deleteTrait', 'createProvider', 'updateProvider', 'deleteProvider',
+  'setInventories', 'deleteInventory', 'setProviderTraits', 'setProviderAggregates',
+] as const;
+
 export class PlacementService {
-  constructor(readonly db: Kysely<PlacementDB>, readonly kind: DbKind, readonly defaultProject = 'incomplete', readonly defaultUser = 'incomplete') {}
+  /** The snapshot candidate searches read (kept in memory; see SnapshotCache). */
+  readonly cache: SnapshotCache;
+
+  constructor(readonly db: Kysely<PlacementDB>, readonly kind: DbKind, readonly defaultProject = 'incomplete', readonly defaultUser = 'incomplete') {
+    this.cache = new SnapshotCache(() => this.snapshot(), (uuids) => this.usagesOf(uuids));
+    // Every structural write drops the cached snapshot, whether it succeeds or not.
+    for (const name of STRUCTURAL_WRITES) {
+      const original = this[name] as (...a: unknown[]) => Promise<unknown>;
+      (this as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+        try {
+          return await original.apply(this, a);
+        } finally {
+          this.cache.invalidate();
+        }
+      };
+    }
+  }
+
+  /** Generation and usage of some providers, for the snapshot cache. */
+  private async usagesOf(uuids: string[]): Promise<Map<string, { generation: number; usages: Map<string, number> }>> {
+    const out = new Map<string, { generation: number; usages: Map<string, number> }>();
+    if (uuids.length === 0) return out;
+    const [gens, rows] = await Promise.all([
+      this.db.selectFrom('resource_provider').select(['uuid', 'generation']).where('uuid', 'in', uuids).execute(),
+      this.db.selectFrom('allocation').select(['provider_uuid', 'resource_class']).select((eb) => eb.fn.sum<number>('used').as('used'))
+        .where('provider_uuid', 'in', uuids).groupBy(['provider_uuid', 'resource_class']).execute(),
+    ]);
+    for (const g of gens) out.set(g.uuid, { generation: g.generation, usages: new Map() });
+    for (const r of rows) out.get(r.provider_uuid)?.usages.set(r.resource_class, Number(r.used));
+    return out;
+  }
 
   // ---- resource classes and traits
 
@@ -218,7 +255,7 @@ export class PlacementService {
 
   /** Providers matching the list filters, in name order. */
   async listProviders(f: ProviderFilters): Promise<ProviderRow[]> {
-    const snap = await this.snapshot();
+    const snap = await this.cache.get();
     const out: ProviderRow[] = [];
     const inTreeRoot = f.inTree ? snap.providers.get(f.inTree)?.root_uuid ?? '-none-' : undefined;
     for (const p of snap.providers.values()) {
@@ -411,10 +448,11 @@ export class PlacementService {
    * the usage others hold, consumer generations are compared (1.28).
    */
   async writeAllocations(items: ConsumerAllocations[]): Promise<void> {
+    let touched = new Set<string>();
     await this.db.transaction().execute(async (trx) => {
       const consumers = items.map((i) => i.consumer);
       const existing = await trx.selectFrom('allocation').select('provider_uuid').where('consumer_uuid', 'in', consumers).execute();
-      const touched = new Set<string>([...existing.map((e) => e.provider_uuid), ...items.flatMap((i) => Object.keys(i.allocations))]);
+      touched = new Set<string>([...existing.map((e) => e.provider_uuid), ...items.flatMap((i) => Object.keys(i.allocations))]);
       await this.lock(trx, [...touched]);
       for (const item of items) {
         const c = await trx.selectFrom('consumer').selectAll().where('uuid', '=', item.consumer).executeTakeFirst();
@@ -487,18 +525,21 @@ export class PlacementService {
         if (await trx.selectFrom('resource_provider').select('uuid').where('uuid', '=', rp).executeTakeFirst()) await this.bump(trx, rp);
       }
     });
+    await this.cache.allocationsChanged([...touched]);
   }
 
   async deleteAllocations(consumer: string): Promise<void> {
+    let touched: string[] = [];
     await this.db.transaction().execute(async (trx) => {
       const rows = await trx.selectFrom('allocation').select('provider_uuid').where('consumer_uuid', '=', consumer).execute();
       if (rows.length === 0) throw missing(`No allocations for consumer '${consumer}'`);
-      const touched = [...new Set(rows.map((r) => r.provider_uuid))];
+      touched = [...new Set(rows.map((r) => r.provider_uuid))];
       await this.lock(trx, touched);
       await trx.deleteFrom('allocation').where('consumer_uuid', '=', consumer).execute();
       await trx.deleteFrom('consumer').where('uuid', '=', consumer).execute();
       for (const rp of touched) await this.bump(trx, rp);
     });
+    await this.cache.allocationsChanged(touched);
   }
 
   // ---- usages

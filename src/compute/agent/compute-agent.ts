@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusArgs, Subscription } from '../../core/bus/bus.js';
+import { nowIso } from '../../core/ids.js';
+import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec } from '../drivers/driver.js';
+import type { InstanceRow } from '../db/schema.js';
+import { AGENT_TOPIC } from '../rpc/topics.js';
+import { fromJson, toJson, type ComputeContext } from '../service/context.js';
+import { withEvent } from '../service/instance-actions.js';
+import { flavorOf } from '../service/servers.js';
+import { POWER, powerStateOf, TASK, VM } from '../service/states.js';
+import type { ImageCache } from './image-cache.js';
+import { instanceSpec } from './instance-spec.js';
+
+export interface AgentOptions {
+  /** this agent's files (config drives, snapshots in flight) */
+  stateDir: string;
+  images?: ImageCache;
+  /** Where a guest's metadata requests go (the signed metadata URL of the instance). */
+  metadataUrl?: (uuid: string) => string;
+  heartbeatMs?: number;
+  powerSyncMs?: number;
+}
+
+/**
+ * The compute agent of one host (nova-compute): registers the host with placement, serves
+ * `compute.<host>` on the bus, drives the hypervisor driver through each task and records
+ * the states; on start it reconciles what the driver runs with what the database says.
+ */
+export class ComputeAgent {
+  private sub?: Subscription;
+  private timers: NodeJS.Timeout[] = [];
+  nodeUuid = '';
+
+  constructor(private readonly c: ComputeContext, readonly host: string, readonly driver: ComputeDriver, private readonly opts: AgentOptions) {}
+
+  async start(): Promise<void> {
+    mkdirSync(this.opts.stateDir, { recursive: true });
+    await this.register();
+    await this.reconcile();
+    this.sub = await this.c.bus.serve({ topic: AGENT_TOPIC, server: this.host }, this.handlers());
+    const every = (ms: number, f: () => Promise<void>) => {
+      const t = setInterval(() => void f().catch((e) => this.c.logger.warn({ err: e, host: this.host }, 'periodic task failed')), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.opts.heartbeatMs ?? 10_000, () => this.heartbeat());
+    every(this.opts.powerSyncMs ?? 60_000, () => this.syncPowerStates());
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.sub?.close();
+  }
+
+  // ---- registration
+
+  private async register(): Promise<void> {
+    const { db, config } = this.c;
+    const res = await this.driver.hostResources();
+    const now = nowIso();
+    const svc = await db.selectFrom('service').select('id').where('host', '=', this.host).where('binary', '=', 'nova-compute').executeTakeFirst();
+    if (svc) await db.updateTable('service').set({ last_seen_up: now, updated_at: now }).where('id', '=', svc.id).execute();
+    else {
+      await db.insertInto('service').values({
+        id: randomUUID(), host: this.host, binary: 'nova-compute', topic: AGENT_TOPIC, zone: config.compute.defaultAvailabilityZone,
+        disabled: 0, disabled_reason: null, forced_down: 0, last_seen_up: now, created_at: now, updated_at: now,
+      }).execute().catch(() => undefined); // another process registered it first
+    }
+    const node = await db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', this.host).executeTakeFirst();
+    const values = {
+      host: this.host, hypervisor_type: res.hypervisorType, hypervisor_version: res.hypervisorVersion,
+      vcpus: res.vcpus, memory_mb: res.memoryMb, local_gb: res.diskGb, host_ip: res.hostIp, cpu_info: toJson(res.cpuInfo), updated_at: now,
+    };
+    if (node) {
+      this.nodeUuid = node.uuid;
+      await db.updateTable('compute_node').set(values).where('uuid', '=', node.uuid).execute();
+    } else {
+      this.nodeUuid = randomUUID();
+      await db.transaction().execute(async (trx) => {
+        const max = await trx.selectFrom('compute_node').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+        await trx.insertInto('compute_node').values({ uuid: this.nodeUuid, id: Number(max?.m ?? 0) + 1, hypervisor_hostname: this.host, created_at: now, ...values }).execute();
+      });
+    }
+    const cc = config.compute;
+    await this.c.placement.ensureProvider(this.nodeUuid, this.host);
+    await this.c.placement.setInventory(this.nodeUuid, {
+      VCPU: { total: res.vcpus, allocation_ratio: cc.cpuAllocationRatio, max_unit: res.vcpus },
+      MEMORY_MB: { total: res.memoryMb, reserved: Math.min(cc.reservedHostMemoryMb, res.memoryMb - 1), allocation_ratio: cc.ramAllocationRatio, max_unit: res.memoryMb },
+      DISK_GB: { total: Math.max(1, res.diskGb), allocation_ratio: cc.diskAllocationRatio, max_unit: Math.max(1, res.diskGb) },
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = nowIso();
+    await this.c.db.updateTable('service').set({ last_seen_up: now }).where('host', '=', this.host).where('binary', '=', 'nova-compute').execute();
+  }
+
+  // ---- state helpers
+
+  private async row(uuid: string): Promise<InstanceRow | undefined> {
+    return this.c.db.selectFrom('instance').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+  }
+
+  private async set(uuid: string, values: Partial<InstanceRow>): Promise<void> {
+    await this.c.db.updateTable('instance').set({ ...values, updated_at: nowIso() }).where('uuid', '=', uuid).execute();
+  }
+
+  private guestValues(info: GuestInfo, row: InstanceRow): Partial<InstanceRow> {
+    const driverInfo = { ...fromJson<Record<string, unknown>>(row.driver_info, {}), ssh_port: info.sshPort, vnc_port: info.vncPort };
+    return { power_state: powerStateOf(info.powerState), driver_info: toJson(driverInfo) };
+  }
+
+  private spec(row: InstanceRow): Promise<InstanceSpec> {
+    return instanceSpec(this.c, row, { driver: this.driver, images: this.opts.images, stateDir: this.opts.stateDir, metadataUrl: this.opts.metadataUrl });
+  }
+
+  private async fail(row: InstanceRow, e: unknown, vmState: string = VM.ERROR): Promise<void> {
+    this.c.logger.error({ err: e, instance: row.uuid, host: this.host }, 'instance task failed');
+    await this.set(row.uuid, { vm_state: vmState, task_state: null, fault: toJson({ code: 500, message: (e as Error).message, details: String((e as Error).stack ?? ''), created: nowIso() }) });
+  }
+
+  /** Runs one task of an instance as an action event; on failure the instance goes to ERROR (or back to `onError`). */
+  private async task(args: BusArgs, event: string, work: (row: InstanceRow) => Promise<void>, onError?: string): Promise<void> {
+    const uuid = String(args.uuid);
+    const row = await this.row(uuid);
+    if (!row || row.deleted) return;
+    try {
+      await withEvent(this.c, uuid, String(args.requestId ?? ''), event, this.host, () => work(row));
+    } catch (e) {
+      await this.fail(row, e, onError ?? VM.ERROR);
+    }
+  }
+
+  // ---- bus handlers
+
+  private handlers() {
+    const d = this.driver;
+    return {
+      build_and_run_instance: (a: BusArgs) => this.task(a, 'compute__do_build_and_run_instance', async (row) => {
+        await this.set(row.uuid, { task_state: TASK.NETWORKING });
+        const nets = await this.c.network.allocate(
+          { uuid: row.uuid, projectId: row.project_id, userId: row.user_id, host: this.host, hostname: row.hostname },
+          fromJson(row.requested_networks, 'auto'), fromJson(row.security_groups, ['default']),
+        );
+        await this.set(row.uuid, { task_state: TASK.SPAWNING, network_info: toJson(nets.info) });
+        const fresh = (await this.row(row.uuid))!;
+        if (fresh.task_state === TASK.DELETING || fresh.deleted) return;
+        const info = await d.spawn(await this.spec(fresh));
+        const now = nowIso();
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, launched_at: now, ...this.guestValues(info, fresh) });
+      }),
+      terminate_instance: (a: BusArgs) => this.task(a, 'compute_terminate_instance', (row) => this.terminate(row)),
+      stop_instance: (a: BusArgs) => this.task(a, 'compute_stop_instance', async (row) => {
+        await d.powerOff(row.uuid, Number(a.timeoutS ?? 60));
+        await this.set(row.uuid, { vm_state: VM.STOPPED, task_state: null, power_state: POWER.SHUTDOWN });
+      }),
+      start_instance: (a: BusArgs) => this.task(a, 'compute_start_instance', async (row) => {
+        const info = await d.powerOn(await this.spec(row));
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+      }, VM.STOPPED),
+      reboot_instance: (a: BusArgs) => this.task(a, 'compute_reboot_instance', async (row) => {
+        const info = await d.reboot(await this.spec(row), a.type === 'HARD');
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+      }),
+      pause_instance: (a: BusArgs) => this.task(a, 'compute_pause_instance', async (row) => {
+        await d.pause(row.uuid);
+        await this.set(row.uuid, { vm_state: VM.PAUSED, task_state: null, power_state: POWER.PAUSED });
+      }, VM.ACTIVE),
+      unpause_instance: (a: BusArgs) => this.task(a, 'compute_unpause_instance', async (row) => {
+        await d.unpause(row.uuid);
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, power_state: POWER.RUNNING });
+      }, VM.PAUSED),
+      suspend_instance: (a: BusArgs) => this.task(a, 'compute_suspend_instance', async (row) => {
+        await d.suspend(row.uuid);
+        await this.set(row.uuid, { vm_state: VM.SUSPENDED, task_state: null, power_state: POWER.SUSPENDED });
+      }, VM.ACTIVE),
+      resume_instance: (a: BusArgs) => this.task(a, 'compute_resume_instance', async (row) => {
+        const info = await d.resume(await this.spec(row));
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+      }, VM.SUSPENDED),
+      rebuild_instance: (a: BusArgs) => this.task(a, 'compute_rebuild_instance', async (row) => {
+        const wasStopped = row.vm_state === VM.STOPPED;
+        await d.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        await this.set(row.uuid, { task_state: TASK.REBUILD_SPAWNING });
+        const info = await d.spawn(await this.spec((await this.row(row.uuid))!));
+        if (wasStopped) await d.powerOff(row.uuid, 0);
+        await this.set(row.uuid, { vm_state: wasStopped ? VM.STOPPED : VM.ACTIVE, task_state: null, launched_at: nowIso(), ...this.guestValues(info, row), ...(wasStopped ? { power_state: POWER.SHUTDOWN } : {}) });
+      }),
+      resize_instance: (a: BusArgs) => this.task(a, 'compute_resize_instance', async (row) => {
+        // Same-host resize: the guest restarts with the new flavor; the old one is kept until confirm/revert.
+        const wasStopped = row.vm_state === VM.STOPPED;
+        const next = { ...row, flavor: row.new_flavor ?? row.flavor };
+        await this.set(row.uuid, { task_state: TASK.RESIZE_MIGRATING });
+        await d.powerOff(row.uuid, 0).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        await this.set(row.uuid, { task_state: TASK.RESIZE_FINISH });
+        const info = wasStopped ? { powerState: 'shutdown' as const } : await d.powerOn(await this.spec(next));
+        await this.set(row.uuid, { vm_state: VM.RESIZED, task_state: null, ...this.guestValues(info, row) });
+      }, VM.ACTIVE),
+      finish_revert_resize: (a: BusArgs) => this.task(a, 'compute_revert_resize', async (row) => {
+        const running = row.power_state === POWER.RUNNING;
+        await d.powerOff(row.uuid, 0).catch(() => undefined);
+        const info = running ? await d.powerOn(await this.spec(row)) : { powerState: 'shutdown' as const };
+        await this.set(row.uuid, { vm_state: running ? VM.ACTIVE : VM.STOPPED, task_state: null, ...this.guestValues(info, row) });
+      }),
+      snapshot_instance: (a: BusArgs) => this.task(a, 'compute_snapshot_instance', async (row) => {
+        await this.snapshot(row, String(a.imageId));
+      }, row0State(a)),
+      shelve_instance: (a: BusArgs) => this.task(a, 'compute_shelve_instance', async (row) => {
+        // The disk stays on this host: unshelve starts the same guest again.
+        await d.powerOff(row.uuid, Number(a.timeoutS ?? 60)).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        await this.set(row.uuid, { vm_state: VM.SHELVED, task_state: null, power_state: POWER.SHUTDOWN });
+      }),
+      shelve_offload_instance: (a: BusArgs) => this.task(a, 'compute_shelve_offload_instance', async (row) => {
+        await this.set(row.uuid, { vm_state: VM.SHELVED_OFFLOADED, task_state: null, power_state: POWER.SHUTDOWN });
+      }),
+      unshelve_instance: (a: BusArgs) => this.task(a, 'compute_unshelve_instance', async (row) => {
+        const info = await d.powerOn(await this.spec(row));
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+      }),
+      get_console_output: async (a: BusArgs) => {
+        try {
+          return await d.consoleOutput(String(a.uuid), a.length === undefined || a.length === null ? undefined : Number(a.length));
+        } catch (e) {
+          if (e instanceof GuestNotFound) return '';
+          throw e;
+        }
+      },
+      get_guest_info: async (a: BusArgs) => d.info(String(a.uuid)).catch(() => ({ powerState: 'nostate' })),
+    };
+  }
+
+  private async terminate(row: InstanceRow): Promise<void> {
+    await this.driver.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+    rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
+    await this.c.network.deallocate(row.uuid);
+    await this.c.placement.release(row.uuid);
+    const now = nowIso();
+    await this.set(row.uuid, { vm_state: VM.DELETED, task_state: null, power_state: POWER.NOSTATE, deleted: 1, deleted_at: now, terminated_at: now });
+  }
+
+  private async snapshot(row: InstanceRow, imageId: string): Promise<void> {
+    const viewer = { projectId: row.project_id, isAdmin: false, userId: row.user_id };
+    const dir = join(this.opts.stateDir, 'snapshots');
+    mkdirSync(dir, { recursive: true });
+    await this.set(row.uuid, { task_state: TASK.IMAGE_PENDING_UPLOAD });
+    try {
+      const file = await this.driver.snapshot(row.uuid, dir);
+      await this.set(row.uuid, { task_state: TASK.IMAGE_UPLOADING });
+      const { createReadStream } = await import('node:fs');
+      await this.c.image.upload(imageId, createReadStream(file.path), viewer);
+      rmSync(file.path, { force: true });
+      await this.set(row.uuid, { task_state: null });
+    } catch (e) {
+      await this.c.image.deleteImage(imageId, viewer);
+      await this.set(row.uuid, { task_state: null });
+      throw e;
+    }
+  }
+
+  // ---- reconciliation and power sync
+
+  /** After a restart: finish deletes, clear interrupted tasks, fail interrupted builds, and remove guests nobody owns. */
+  async reconcile(): Promise<void> {
+    const rows = await this.c.db.selectFrom('instance').selectAll().where('host', '=', this.host).where('deleted', '=', 0).execute();
+    const known = new Set(rows.map((r) => r.uuid));
+    for (const row of rows) {
+      if (row.task_state === TASK.DELETING) {
+        await this.terminate(row).catch((e) => this.c.logger.warn({ err: e, instance: row.uuid }, 'reconcile: delete failed'));
+      } else if (row.vm_state === VM.BUILDING) {
+        await this.fail(row, new Error('Build interrupted: the compute agent restarted while the server was being built'));
+      } else if (row.task_state !== null) {
+        await this.set(row.uuid, { task_state: null });
+      }
+    }
+    for (const uuid of await this.driver.listGuests()) {
+      if (!known.has(uuid)) {
+        this.c.logger.warn({ instance: uuid, host: this.host }, 'reconcile: removing a guest no server owns');
+        await this.driver.destroy(uuid).catch(() => undefined);
+      }
+    }
+    await this.syncPowerStates();
+  }
+
+  /** Nova's _sync_power_states: records what the hypervisor says; an ACTIVE server whose guest stopped becomes SHUTOFF. */
+  async syncPowerStates(): Promise<void> {
+    const rows = await this.c.db.selectFrom('instance').select(['uuid', 'vm_state', 'task_state', 'power_state']).where('host', '=', this.host).where('deleted', '=', 0).execute();
+    for (const r of rows) {
+      if (r.task_state !== null || r.vm_state === VM.BUILDING) continue;
+      const info = await this.driver.info(r.uuid).catch(() => ({ powerState: 'shutdown' as const }));
+      const ps = powerStateOf(info.powerState);
+      if (ps === r.power_state) continue;
+      const values: Partial<InstanceRow> = { power_state: ps };
+      if (r.vm_state === VM.ACTIVE && (ps === POWER.SHUTDOWN || ps === POWER.CRASHED)) values.vm_state = VM.STOPPED;
+      await this.c.db.updateTable('instance').set({ ...values, updated_at: nowIso() }).where('uuid', '=', r.uuid).where('task_state', 'is', null).execute();
+    }
+  }
+}
+
+/** A failed snapshot leaves the server as it was (ACTIVE or SHUTOFF), with the error in the action events. */
+const row0State = (a: BusArgs) => String(a.vmState ?? VM.ACTIVE);

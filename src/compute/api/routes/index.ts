@@ -1,0 +1,26 @@
+import type { Route } from '../../../core/http/routes.js';
+import type { ComputeContext } from '../../service/context.js';
+import { computeBasePolicy } from '../policy-defaults.js';
+import { adminPolicy, adminRoutes } from './admin.js';
+import { flavorsPolicy, flavorsRoutes } from './flavors.js';
+import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
+import { quotasPolicy, quotasRoutes } from './quotas.js';
+import { serverActionsPolicy, serverActionsRoutes } from './server-actions.js';
+import { serverGroupsPolicy, serverGroupsRoutes } from './server-groups.js';
+import { serverResourcesPolicy, serverResourcesRoutes } from './server-resources.js';
+import { serversPolicy, serversRoutes } from './servers.js';
+import { usagePolicy, usageRoutes } from './usage.js';
+import { versionRoutes } from './versions.js';
+import { metadataRoutes, type MetadataSigner } from './metadata.js';
+
+export const computePolicyDefaults: Record<string, string> = {
+  ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy,
+};
+
+export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
+  return [
+    ...versionRoutes(), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c),
+  ];
+}

@@ -1,0 +1,282 @@
+import { badRequest, conflict, HttpError, notFound } from '../../../core/errors.js';
+import { nowIso } from '../../../core/ids.js';
+import type { Route, RequestCtx } from '../../../core/http/routes.js';
+import type { InstanceRow } from '../../db/schema.js';
+import { callAgent, castAgent } from '../../rpc/topics.js';
+import { toJson, type ComputeContext } from '../../service/context.js';
+import { bookFlavor, findFlavor } from '../../service/flavors.js';
+import { recordAction } from '../../service/instance-actions.js';
+import { checkInstanceQuota } from '../../service/quotas.js';
+import { beginTask, checkLock, flavorOf } from '../../service/servers.js';
+import { flavorResources } from '../../scheduler/scheduler.js';
+import { POWER, TASK, VM } from '../../service/states.js';
+import { at, baseUrl, callerOf, isObj } from '../common.js';
+import { deleteServer, serverOf, serverTarget, checkName, showServer } from './servers.js';
+
+const P = 'os_compute_api:';
+/** Each action's policy rule (Nova's names) and default. */
+const ACTION_RULES: Record<string, [string, string]> = {
+  'os-start': [`${P}servers:start`, 'rule:project_member_or_admin'],
+  'os-stop': [`${P}servers:stop`, 'rule:project_member_or_admin'],
+  reboot: [`${P}servers:reboot`, 'rule:project_member_or_admin'],
+  pause: [`${P}os-pause-server:pause`, 'rule:project_member_or_admin'],
+  unpause: [`${P}os-pause-server:unpause`, 'rule:project_member_or_admin'],
+  suspend: [`${P}os-suspend-server:suspend`, 'rule:project_member_or_admin'],
+  resume: [`${P}os-suspend-server:resume`, 'rule:project_member_or_admin'],
+  lock: [`${P}os-lock-server:lock`, 'rule:project_member_or_admin'],
+  unlock: [`${P}os-lock-server:unlock`, 'rule:project_member_or_admin'],
+  rebuild: [`${P}servers:rebuild`, 'rule:project_member_or_admin'],
+  createImage: [`${P}servers:create_image`, 'rule:project_member_or_admin'],
+  createBackup: [`${P}os-create-backup`, 'rule:project_member_or_admin'],
+  resize: [`${P}servers:resize`, 'rule:project_member_or_admin'],
+  confirmResize: [`${P}servers:confirm_resize`, 'rule:project_member_or_admin'],
+  revertResize: [`${P}servers:revert_resize`, 'rule:project_member_or_admin'],
+  forceDelete: [`${P}os-deferred-delete:force`, 'rule:project_member_or_admin'],
+  restore: [`${P}os-deferred-delete:restore`, 'rule:project_member_or_admin'],
+  'os-getConsoleOutput': [`${P}os-console-output`, 'rule:project_member_or_admin'],
+  'os-resetState': [`${P}os-admin-actions:reset_state`, 'rule:admin_api'],
+  addSecurityGroup: [`${P}os-security-groups:add`, 'rule:project_member_or_admin'],
+  removeSecurityGroup: [`${P}os-security-groups:remove`, 'rule:project_member_or_admin'],
+  shelve: [`${P}os-shelve:shelve`, 'rule:project_member_or_admin'],
+  shelveOffload: [`${P}os-shelve:shelve_offload`, 'rule:admin_api'],
+  unshelve: [`${P}os-shelve:unshelve`, 'rule:project_member_or_admin'],
+  trigger_crash_dump: [`${P}servers:trigger_crash_dump`, 'rule:project_member_or_admin'],
+};
+export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
+
+type Handler = (c: ComputeContext, ctx: RequestCtx, row: InstanceRow, arg: any) => Promise<unknown>;
+
+const cast = async (c: ComputeContext, ctx: RequestCtx, row: InstanceRow, method: string, args: Record<string, unknown> = {}) => {
+  if (!row.host) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
+  await castAgent(c.bus, row.host, method, { uuid: row.uuid, requestId: String(ctx.req.id), ...args }, String(ctx.req.id));
+};
+
+/** A simple state change: check, mark the task, cast to the host. */
+const simple = (action: string, task: string, vm: string[], method: string, taskStates: (string | null)[] = [null]): Handler =>
+  async (c, ctx, row) => {
+    await beginTask(c, callerOf(ctx), row, action, task, { vm, task: taskStates });
+    await cast(c, ctx, row, method);
+  };
+
+const ACTIONS: Record<string, Handler> = {
+  'os-start': simple('start', TASK.POWERING_ON, [VM.STOPPED], 'start_instance'),
+  'os-stop': simple('stop', TASK.POWERING_OFF, [VM.ACTIVE, VM.ERROR, VM.RESCUED], 'stop_instance'),
+  pause: simple('pause', TASK.PAUSING, [VM.ACTIVE], 'pause_instance'),
+  unpause: simple('unpause', TASK.UNPAUSING, [VM.PAUSED], 'unpause_instance'),
+  suspend: simple('suspend', TASK.SUSPENDING, [VM.ACTIVE], 'suspend_instance'),
+  resume: simple('resume', TASK.RESUMING, [VM.SUSPENDED], 'resume_instance'),
+  async reboot(c, ctx, row, arg) {
+    const type = isObj(arg) ? arg.type : undefined;
+    if (type !== 'SOFT' && type !== 'HARD') throw badRequest(`Invalid input for field/attribute type. Value: ${type}. '${type}' is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']`);
+    const hard = type === 'HARD';
+    await beginTask(c, callerOf(ctx), row, 'reboot', hard ? TASK.REBOOTING_HARD : TASK.REBOOTING, hard
+      ? { vm: [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED, VM.ERROR], task: [null, TASK.REBOOTING, TASK.REBOOT_PENDING, TASK.REBOOT_STARTED, TASK.REBOOTING_HARD, TASK.REBOOT_PENDING_HARD, TASK.REBOOT_STARTED_HARD] }
+      : { vm: [VM.ACTIVE], task: [null] });
+    await cast(c, ctx, row, 'reboot_instance', { type });
+  },
+  async lock(c, ctx, row, arg) {
+    const caller = callerOf(ctx);
+    const reason = isObj(arg) && arg.locked_reason !== undefined ? arg.locked_reason : null;
+    if (reason !== null && !at(ctx, '2.73')) throw badRequest("Invalid input for field/attribute lock. Additional properties are not allowed ('locked_reason' was unexpected)");
+    if (reason !== null && (typeof reason !== 'string' || reason.length > 255)) throw badRequest('Invalid input for field/attribute locked_reason.');
+    await recordAction(c, { instanceUuid: row.uuid, action: 'lock', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    await c.db.updateTable('instance').set({ locked: 1, locked_by: caller.isAdmin && row.project_id !== caller.projectId ? 'admin' : 'owner', locked_reason: reason, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  },
+  async unlock(c, ctx, row) {
+    const caller = callerOf(ctx);
+    if (row.locked && row.locked_by === 'admin' && !caller.isAdmin) throw new HttpError(403, `Instance ${row.uuid} was locked by an administrator`);
+    await recordAction(c, { instanceUuid: row.uuid, action: 'unlock', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    await c.db.updateTable('instance').set({ locked: 0, locked_by: null, locked_reason: null, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  },
+  async rebuild(c, ctx, row, arg) {
+    if (!isObj(arg)) throw badRequest("Invalid input for field/attribute rebuild. 'imageRef' is a required property");
+    const caller = callerOf(ctx);
+    const imageRef = typeof arg.imageRef === 'string' ? arg.imageRef.split('/').pop()! : '';
+    if (!imageRef) throw badRequest("Invalid input for field/attribute rebuild. 'imageRef' is a required property");
+    const image = await c.image.getImage(imageRef, { projectId: caller.projectId, isAdmin: caller.isAdmin });
+    if (!image) throw badRequest(`Image ${imageRef} could not be found.`);
+    if (image.status !== 'active') throw badRequest(`Image ${imageRef} is not active.`);
+    const set: Partial<InstanceRow> = { image_ref: imageRef };
+    if (arg.name !== undefined) set.name = checkName(arg.name);
+    if (arg.accessIPv4 !== undefined) set.access_ip_v4 = arg.accessIPv4 || null;
+    if (arg.accessIPv6 !== undefined) set.access_ip_v6 = arg.accessIPv6 || null;
+    if (arg.description !== undefined && at(ctx, '2.19')) set.description = arg.description;
+    if (arg.key_name !== undefined && at(ctx, '2.54')) {
+      if (arg.key_name === null) { set.key_name = null; set.key_data = null; } else {
+        const kp = await c.db.selectFrom('keypair').select('public_key').where('user_id', '=', caller.userId).where('name', '=', String(arg.key_name)).executeTakeFirst();
+        if (!kp) throw badRequest('Invalid key_name provided.');
+        set.key_name = String(arg.key_name); set.key_data = kp.public_key;
+      }
+    }
+    if (arg.user_data !== undefined && at(ctx, '2.57')) set.user_data = arg.user_data;
+    await beginTask(c, caller, row, 'rebuild', TASK.REBUILDING, { vm: [VM.ACTIVE, VM.STOPPED, VM.ERROR] });
+    await c.db.updateTable('instance').set({ ...set, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+    if (isObj(arg.metadata)) {
+      await c.db.deleteFrom('instance_metadata').where('instance_uuid', '=', row.uuid).execute();
+      const entries = Object.entries(arg.metadata);
+      if (entries.length) await c.db.insertInto('instance_metadata').values(entries.map(([key, value]) => ({ instance_uuid: row.uuid, key, value: String(value) }))).execute();
+    }
+    await cast(c, ctx, row, 'rebuild_instance');
+    const fresh = (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!;
+    const shown = await showServer(c, ctx, fresh);
+    if (typeof arg.adminPass === 'string') (shown.server as Record<string, unknown>).adminPass = arg.adminPass;
+    return ctx.reply.code(202).send(shown);
+  },
+  async createImage(c, ctx, row, arg) {
+    if (!isObj(arg) || typeof arg.name !== 'string' || arg.name.trim() === '' || arg.name.length > 255) throw badRequest("Invalid input for field/attribute createImage. 'name' is a required property");
+    if (arg.metadata !== undefined && !isObj(arg.metadata)) throw badRequest('Invalid input for field/attribute metadata.');
+    const caller = callerOf(ctx);
+    checkLock(row, caller);
+    const from = [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED];
+    if (!from.includes(row.vm_state as never) || row.task_state !== null) throw conflict(`Cannot 'createImage' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    const base = await c.image.getImage(row.image_ref, { projectId: row.project_id, isAdmin: true });
+    const props: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(base ?? {})) {
+      if (['kernel_id', 'ramdisk_id', 'os_distro', 'os_type', 'architecture', 'os_command_line', 'hw_disk_bus', 'hw_vif_model'].includes(k) || k.startsWith('hw_')) props[k] = v;
+    }
+    const viewer = { projectId: row.project_id, isAdmin: false, userId: caller.userId };
+    const image = await c.image.createImage({
+      name: arg.name, container_format: 'bare', disk_format: 'qcow2', visibility: 'private', ...props,
+      ...Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)])),
+      image_type: 'snapshot', instance_uuid: row.uuid, base_image_ref: row.image_ref, owner_user_name: caller.userId,
+      min_disk: flavorOf(row).root_gb, min_ram: Number(base?.min_ram ?? 0),
+    } as Record<string, unknown>, viewer).catch((e: HttpError) => {
+      throw e.status === 413 || e.status === 403 ? new HttpError(403, `Quota exceeded for resources: ['images']`) : e;
+    });
+    await beginTask(c, caller, row, 'createImage', TASK.IMAGE_SNAPSHOT, { vm: from });
+    await cast(c, ctx, row, 'snapshot_instance', { imageId: image.id, vmState: row.vm_state });
+    ctx.reply.header('location', `${baseUrl(ctx).replace(/:\d+$/, '')}/images/${image.id}`);
+    return at(ctx, '2.45') ? ctx.reply.code(202).send({ image_id: image.id }) : undefined;
+  },
+  async resize(c, ctx, row, arg) {
+    if (!isObj(arg) || arg.flavorRef === undefined) throw badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property");
+    const caller = callerOf(ctx);
+    const ref = String(arg.flavorRef).split('/').pop()!;
+    const target = await findFlavor(c, caller, ref).catch(() => { throw badRequest(`Unable to find flavor ${ref}`); });
+    const current = flavorOf(row);
+    if (target.flavorid === current.flavorid) throw badRequest('When resizing, instances must change flavor!');
+    if (target.root_gb < current.root_gb && target.root_gb !== 0) throw badRequest('Resize to zero disk flavor is not allowed.');
+    const next = await bookFlavor(c, target);
+    checkLock(row, caller);
+    // quota for the growth only
+    const grow = { vcpus: Math.max(0, next.vcpus - current.vcpus), memory_mb: Math.max(0, next.memory_mb - current.memory_mb) };
+    if (grow.vcpus || grow.memory_mb) await checkInstanceQuota(c.db, row.project_id, row.user_id, 0, grow).catch(() => undefined);
+    if (!row.node) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
+    const node = await c.db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', row.node).executeTakeFirst();
+    if (!node || !(await c.placement.claim(row.uuid, node.uuid, flavorResources(next), { projectId: row.project_id, userId: row.user_id }))) {
+      throw badRequest('No valid host was found. There are not enough resources on the host for the new flavor.');
+    }
+    await beginTask(c, caller, row, 'resize', TASK.RESIZE_PREP, { vm: [VM.ACTIVE, VM.STOPPED] });
+    await c.db.updateTable('instance').set({ new_flavor: toJson(next), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+    await recordMigration(c, row, 'resize', current.flavorid, next.flavorid);
+    await cast(c, ctx, row, 'resize_instance');
+  },
+  async confirmResize(c, ctx, row) {
+    if (row.vm_state !== VM.RESIZED) throw conflict(`Cannot 'confirmResize' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    const caller = callerOf(ctx);
+    checkLock(row, caller);
+    await recordAction(c, { instanceUuid: row.uuid, action: 'confirmResize', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    await c.db.updateTable('instance').set({
+      flavor: row.new_flavor ?? row.flavor, new_flavor: null, vm_state: row.power_state === POWER.RUNNING ? VM.ACTIVE : VM.STOPPED, task_state: null, updated_at: nowIso(),
+    }).where('uuid', '=', row.uuid).execute();
+    await c.db.updateTable('migration').set({ status: 'confirmed', updated_at: nowIso() }).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute();
+    return ctx.reply.code(204).send();
+  },
+  async revertResize(c, ctx, row) {
+    if (row.vm_state !== VM.RESIZED) throw conflict(`Cannot 'revertResize' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    const caller = callerOf(ctx);
+    checkLock(row, caller);
+    await recordAction(c, { instanceUuid: row.uuid, action: 'revertResize', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    const node = await c.db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', row.node ?? '').executeTakeFirst();
+    if (node) await c.placement.claim(row.uuid, node.uuid, flavorResources(flavorOf(row)), { projectId: row.project_id, userId: row.user_id });
+    await c.db.updateTable('instance').set({ new_flavor: null, task_state: TASK.RESIZE_REVERTING, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+    await c.db.updateTable('migration').set({ status: 'reverted', updated_at: nowIso() }).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute();
+    await cast(c, ctx, row, 'finish_revert_resize');
+  },
+  async forceDelete(c, ctx, row) {
+    await deleteServer(c, ctx, row, 'forceDelete');
+  },
+  async restore(_c, _ctx, row) {
+    throw conflict(`Instance ${row.uuid} is not soft-deleted (deferred delete is off)`);
+  },
+  async 'os-getConsoleOutput'(c, ctx, row, arg) {
+    let length: number | undefined;
+    if (isObj(arg) && arg.length !== undefined && arg.length !== null) {
+      const n = typeof arg.length === 'string' && /^-?\d+$/.test(arg.length) ? Number(arg.length) : arg.length;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < -1) throw badRequest(`Invalid input for field/attribute length. Value: ${arg.length}.`);
+      length = n === -1 ? undefined : n;
+    }
+    if (!row.host || row.vm_state === VM.BUILDING) throw conflict(`Instance ${row.uuid} is not ready yet`);
+    const output = await callAgent<string>(c.bus, row.host, 'get_console_output', { uuid: row.uuid, length }, String(ctx.req.id), 30_000);
+    return ctx.reply.code(200).send({ output });
+  },
+  async 'os-resetState'(c, ctx, row, arg) {
+    const state = isObj(arg) ? arg.state : undefined;
+    if (state !== 'active' && state !== 'error') throw badRequest(`Invalid input for field/attribute state. Value: ${state}. '${state}' is not one of ['active', 'error']`);
+    const caller = callerOf(ctx);
+    await recordAction(c, { instanceUuid: row.uuid, action: 'resetState', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    await c.db.updateTable('instance').set({ vm_state: state, task_state: null, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  },
+  async addSecurityGroup(c, ctx, row, arg) {
+    const name = isObj(arg) ? arg.name : undefined;
+    if (typeof name !== 'string' || !name.trim()) throw badRequest('Security group name cannot be empty');
+    if (!(await c.network.securityGroupExists(row.project_id, name))) throw notFound(`Security group ${name} not found for project ${row.project_id}.`);
+    const groups = JSON.parse(row.security_groups) as string[];
+    if (groups.includes(name)) throw badRequest(`Security group ${name} is already associated with the instance ${row.uuid}`);
+    await c.db.updateTable('instance').set({ security_groups: toJson([...groups, name]), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  },
+  async removeSecurityGroup(c, ctx, row, arg) {
+    const name = isObj(arg) ? arg.name : undefined;
+    if (typeof name !== 'string' || !name.trim()) throw badRequest('Security group name cannot be empty');
+    const groups = JSON.parse(row.security_groups) as string[];
+    if (!groups.includes(name)) throw badRequest(`Security group ${name} not associated with the instance ${row.uuid}`);
+    await c.db.updateTable('instance').set({ security_groups: toJson(groups.filter((g) => g !== name)), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  },
+  async shelve(c, ctx, row) {
+    // Shelving keeps the server's disk on its host in this build (shelve_offload_time < 0 in Nova's terms).
+    await beginTask(c, callerOf(ctx), row, 'shelve', TASK.SHELVING, { vm: [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED] });
+    await cast(c, ctx, row, 'shelve_instance');
+  },
+  async shelveOffload(c, ctx, row) {
+    await beginTask(c, callerOf(ctx), row, 'shelveOffload', TASK.SHELVING_OFFLOADING, { vm: [VM.SHELVED] });
+    await cast(c, ctx, row, 'shelve_offload_instance');
+  },
+  async unshelve(c, ctx, row) {
+    await beginTask(c, callerOf(ctx), row, 'unshelve', TASK.UNSHELVING, { vm: [VM.SHELVED, VM.SHELVED_OFFLOADED] });
+    await cast(c, ctx, row, 'unshelve_instance');
+  },
+  async trigger_crash_dump(_c, _ctx, row) {
+    if (row.vm_state !== VM.ACTIVE) throw conflict(`Cannot 'trigger_crash_dump' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    throw new HttpError(400, 'Triggering a crash dump is not supported by this hypervisor driver.');
+  },
+};
+
+async function recordMigration(c: ComputeContext, row: InstanceRow, type: string, oldFlavor: string, newFlavor: string): Promise<void> {
+  const now = nowIso();
+  await c.db.transaction().execute(async (trx) => {
+    const max = await trx.selectFrom('migration').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    await trx.insertInto('migration').values({
+      id: Number(max?.m ?? 0) + 1, uuid: crypto.randomUUID(), instance_uuid: row.uuid, migration_type: type, status: 'finished',
+      source_compute: row.host, dest_compute: row.host, source_node: row.node, dest_node: row.node, old_flavorid: oldFlavor, new_flavorid: newFlavor,
+      project_id: row.project_id, user_id: row.user_id, created_at: now, updated_at: now,
+    }).execute();
+  });
+}
+
+export function serverActionsRoutes(c: ComputeContext): Route[] {
+  return [{
+    method: 'POST', url: '/v2.1/servers/:id/action', policy: 'authenticated', status: 202,
+    handler: async (ctx) => {
+      const body = ctx.body;
+      if (!isObj(body) || Object.keys(body).length !== 1) throw badRequest('There is either no action or more than one action in the request body.');
+      const [name] = Object.keys(body);
+      const handler = ACTIONS[name];
+      const rule = ACTION_RULES[name];
+      if (!handler || !rule) throw badRequest(`There is no such action: ${name}`);
+      const target = await serverTarget(c)(ctx);
+      ctx.enforce(rule[0], target);
+      const result = await handler(c, ctx, serverOf(ctx), body[name]);
+      return result;
+    },
+  }];
+}

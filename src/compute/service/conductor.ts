@@ -1,0 +1,69 @@
+import type { Subscription } from '../../core/bus/bus.js';
+import { nowIso } from '../../core/ids.js';
+import { CONDUCTOR_TOPIC, castAgent } from '../rpc/topics.js';
+import { NoValidHost, selectDestination } from '../scheduler/scheduler.js';
+import type { RequestSpec } from '../scheduler/filters.js';
+import { fromJson, toJson, type ComputeContext } from './context.js';
+import { withEvent } from './instance-actions.js';
+import { flavorOf } from './servers.js';
+import { TASK, VM } from './states.js';
+
+/**
+ * The conductor: schedules new servers (placement claim included) and hands each to its
+ * host's agent. Serves the `conductor` topic; any number of conductors may run.
+ */
+export async function startConductor(c: ComputeContext): Promise<Subscription> {
+  return c.bus.serve({ topic: CONDUCTOR_TOPIC }, {
+    build_instances: async (args, ctx) => {
+      for (const uuid of args.uuids as string[]) {
+        await buildOne(c, uuid, String(args.requestId ?? ctx.requestId)).catch((e) => c.logger.error({ err: e, instance: uuid }, 'build failed'));
+      }
+    },
+  });
+}
+
+async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string }): Promise<RequestSpec> {
+  const hints = fromJson<Record<string, unknown>>(row.scheduler_hints, {});
+  const list = (v: unknown) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
+  const spec: RequestSpec = { instanceUuid: row.uuid, sameHost: list(hints.same_host), differentHost: list(hints.different_host) };
+  if (row.availability_zone) {
+    const [zone, host] = row.availability_zone.split(':');
+    if (zone && zone !== c.config.compute.defaultAvailabilityZone) spec.availabilityZone = zone;
+    if (host) spec.forceHost = host;
+  }
+  const group = typeof hints.group === 'string' ? hints.group : undefined;
+  if (group) {
+    const g = await c.db.selectFrom('server_group').selectAll().where('uuid', '=', group).executeTakeFirst();
+    if (g) {
+      const members = await c.db.selectFrom('server_group_member').innerJoin('instance', 'instance.uuid', 'server_group_member.instance_uuid')
+        .select('instance.host').where('server_group_member.group_uuid', '=', group).where('instance.deleted', '=', 0).where('instance.uuid', '!=', row.uuid).execute();
+      spec.group = { policy: g.policy, rules: fromJson(g.rules, {}), hosts: members.map((m) => m.host).filter((h): h is string => !!h) };
+    }
+  }
+  return spec;
+}
+
+async function buildOne(c: ComputeContext, uuid: string, requestId: string): Promise<void> {
+  const row = await c.db.selectFrom('instance').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+  if (!row || row.deleted || row.vm_state !== VM.BUILDING || row.task_state === TASK.DELETING) return;
+  try {
+    const sel = await withEvent(c, uuid, requestId, 'conductor_schedule_and_build_instances', null, async () =>
+      selectDestination(c, await requestSpec(c, row), flavorOf(row), { projectId: row.project_id, userId: row.user_id }));
+    const zone = row.availability_zone?.split(':')[0] || c.config.compute.defaultAvailabilityZone;
+    const moved = await c.db.updateTable('instance').set({ host: sel.host, node: sel.node, availability_zone: zone, task_state: null, updated_at: nowIso() })
+      .where('uuid', '=', uuid).where('vm_state', '=', VM.BUILDING).where('deleted', '=', 0).executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) {
+      // deleted while scheduling: give the claim back
+      await c.placement.release(uuid);
+      return;
+    }
+    await castAgent(c.bus, sel.host, 'build_and_run_instance', { uuid, requestId }, requestId);
+  } catch (e) {
+    const message = e instanceof NoValidHost ? e.message : `Build of instance ${uuid} failed: ${(e as Error).message}`;
+    await c.db.updateTable('instance').set({
+      vm_state: VM.ERROR, task_state: null, updated_at: nowIso(),
+      fault: toJson({ code: 500, message, details: e instanceof NoValidHost ? '' : String((e as Error).stack ?? ''), created: nowIso() }),
+    }).where('uuid', '=', uuid).execute();
+    await c.placement.release(uuid);
+  }
+}

@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { NuboConfig } from '../../core/config.js';
+import type { DbKind } from '../../core/db/database.js';
+import type { Logger } from '../../core/logger.js';
+import type { Bus } from '../../core/bus/bus.js';
+import type { IdentityClient } from '../../identity/client.js';
+import type { ImageClient } from '../../image/client.js';
+import type { PlacementClient } from '../../placement/client.js';
+import type { ComputeDB } from '../db/schema.js';
+import type { NetworkApi } from '../network/network-api.js';
+
+/** What the compute service's logic works with; built once by the module. */
+export interface ComputeContext {
+  db: Kysely<ComputeDB>;
+  kind: DbKind;
+  config: NuboConfig;
+  logger: Logger;
+  bus: Bus;
+  identity: IdentityClient;
+  image: ImageClient;
+  placement: PlacementClient;
+  network: NetworkApi;
+}
+
+/** Who is asking (Nova's RequestContext). */
+export interface Caller {
+  projectId: string;
+  userId: string;
+  isAdmin: boolean;
+  requestId: string;
+}
+
+/** PostgreSQL: serialises writers of one key inside a transaction (SQLite writers are serial anyway). */
+export async function lockKey(trx: Kysely<ComputeDB>, kind: DbKind, key: string): Promise<void> {
+  if (kind !== 'postgres') return;
+  const { sql } = await import('kysely');
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+}
+
+export const toJson = (x: unknown) => JSON.stringify(x ?? null);
+export const fromJson = <T>(s: string | null | undefined, fallback: T): T => {
+  if (s === null || s === undefined || s === '') return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+};

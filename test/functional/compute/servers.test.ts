@@ -1,0 +1,197 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startComputeCloud, type ComputeCloud } from '../../helpers/compute.js';
+
+describe('compute: servers (fake driver)', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+
+  it('answers version discovery with the microversion range and echoes the negotiated version', async () => {
+    const root = await k.nova('GET', '/');
+    assert.equal(root.status, 200);
+    assert.equal(root.body.versions[0].id, 'v2.1');
+    assert.equal(root.body.versions[0].min_version, '2.1');
+    const one = await k.nova('GET', '/v2.1/servers', { version: '2.47' });
+    assert.equal(one.headers.get('openstack-api-version'), 'compute 2.47');
+    assert.equal(one.headers.get('x-openstack-nova-api-version'), '2.47');
+    const latest = await k.nova('GET', '/v2.1/servers', { version: 'latest' });
+    assert.equal(latest.headers.get('openstack-api-version'), 'compute 2.93');
+    const bad = await k.nova('GET', '/v2.1/servers', { version: '3.0' });
+    assert.equal(bad.status, 406);
+  });
+
+  it('boots a server to ACTIVE on a host, with an address, a create action and its events', async () => {
+    const s = await k.boot(k.a.member, { name: 'web-1', metadata: { role: 'web' } });
+    assert.equal(s.status, 'ACTIVE');
+    assert.equal(s.tenant_id, k.a.id);
+    assert.deepEqual(s.metadata, { role: 'web' });
+    assert.ok(s.hostId.length === 56, 'hostId is a sha224');
+    assert.equal(s['OS-EXT-STS:power_state'], 1);
+    assert.ok(s.addresses.private[0].addr);
+    assert.equal(s['OS-EXT-SRV-ATTR:host'], undefined, 'non-admins do not see the host');
+    const asAdmin = await k.nova('GET', `/v2.1/servers/${s.id}`);
+    assert.equal(asAdmin.body.server['OS-EXT-SRV-ATTR:host'], 'compute1');
+    const actions = await k.nova('GET', `/v2.1/servers/${s.id}/os-instance-actions`, { token: k.a.member });
+    assert.deepEqual(actions.body.instanceActions.map((x: any) => x.action), ['create']);
+    const one = await k.nova('GET', `/v2.1/servers/${s.id}/os-instance-actions/${actions.body.instanceActions[0].request_id}`);
+    assert.deepEqual(one.body.instanceAction.events.map((e: any) => [e.event, e.result]).sort(), [
+      ['compute__do_build_and_run_instance', 'Success'], ['conductor_schedule_and_build_instances', 'Success'],
+    ]);
+  });
+
+  it('keeps projects apart: B cannot see or act on A\'s server', async () => {
+    const s = await k.boot(k.a.member, { name: 'private-a' });
+    assert.equal((await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.b.member })).status, 404);
+    assert.equal((await k.nova('DELETE', `/v2.1/servers/${s.id}`, { token: k.b.member })).status, 404);
+    const list = await k.nova('GET', '/v2.1/servers', { token: k.b.member });
+    assert.ok(!list.body.servers.some((x: any) => x.id === s.id));
+    const all = await k.nova('GET', '/v2.1/servers?all_tenants=1', { token: k.b.member });
+    assert.ok(!all.body.servers.some((x: any) => x.id === s.id), 'all_tenants is ignored for non-admins');
+    const adminAll = await k.nova('GET', '/v2.1/servers?all_tenants=1');
+    assert.ok(adminAll.body.servers.some((x: any) => x.id === s.id));
+    const reader = await k.nova('POST', '/v2.1/servers', { token: k.a.reader, body: { server: { name: 'r', imageRef: k.imageId, flavorRef: '1' } } });
+    assert.equal(reader.status, 403, 'readers cannot create');
+  });
+
+  it('rejects bad create requests with 400 in Nova\'s error format', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ name: '' }, /too short/],
+      [{ name: 'x'.repeat(256) }, /too long/],
+      [{ name: 12345 }, /not of type 'string'/],
+      [{ flavorRef: 'nope' }, /Flavor nope could not be found/],
+      [{ imageRef: '11111111-2222-3333-4444-555555555555' }, /Image .* could not be found/],
+      [{ networks: [{ uuid: 'a0000000-0000-0000-0000-000000000000' }] }, /Network .* could not be found/],
+      [{ accessIPv6: '1.1.1.1' }, /ipv6/],
+      [{ metadata: { k: 'v'.repeat(256) } }, /too long/],
+      [{ key_name: 'missing' }, /Invalid key_name/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'bad', imageRef: k.imageId, flavorRef: '1', ...extra } } });
+      assert.equal(r.status, 400, `${JSON.stringify(extra)} -> ${r.status} ${JSON.stringify(r.body)}`);
+      assert.match(r.body.badRequest.message, msg);
+      assert.equal(r.body.badRequest.code, 400);
+    }
+    const none = await k.nova('GET', '/v2.1/servers/00000000-0000-0000-0000-000000000000');
+    assert.equal(none.status, 404);
+    assert.match(none.body.itemNotFound.message, /could not be found/);
+  });
+
+  it('lists with filters, limit/marker and next links', async () => {
+    const made: any[] = [];
+    for (let i = 0; i < 3; i++) made.push(await k.boot(k.b.member, { name: `list-${i}` }));
+    const all = await k.nova('GET', '/v2.1/servers/detail', { token: k.b.member });
+    assert.equal(all.body.servers.length, 3);
+    assert.deepEqual(all.body.servers.map((s: any) => s.name), ['list-2', 'list-1', 'list-0'], 'newest first');
+    const page = await k.nova('GET', '/v2.1/servers?limit=2', { token: k.b.member });
+    assert.equal(page.body.servers.length, 2);
+    assert.match(page.body.servers_links[0].href, /marker=/);
+    const next = await k.nova('GET', `/v2.1/servers?limit=2&marker=${page.body.servers[1].id}`, { token: k.b.member });
+    assert.deepEqual(next.body.servers.map((s: any) => s.name), ['list-0']);
+    assert.equal((await k.nova('GET', '/v2.1/servers?name=list-1', { token: k.b.member })).body.servers.length, 1);
+    assert.equal((await k.nova('GET', '/v2.1/servers?name=list-', { token: k.b.member })).body.servers.length, 3, 'name is a regex');
+    assert.equal((await k.nova('GET', '/v2.1/servers?status=ACTIVE', { token: k.b.member })).body.servers.length, 3);
+    assert.equal((await k.nova('GET', '/v2.1/servers?status=nonsense', { token: k.b.member })).body.servers.length, 0);
+    assert.equal((await k.nova('GET', '/v2.1/servers?flavor=1', { token: k.b.member })).body.servers.length, 3);
+    assert.equal((await k.nova('GET', '/v2.1/servers?flavor=999', { token: k.b.member })).body.servers.length, 0);
+    assert.equal((await k.nova('GET', `/v2.1/servers?image=${k.imageId}`, { token: k.b.member })).body.servers.length, 3);
+    assert.equal((await k.nova('GET', '/v2.1/servers?limit=-1', { token: k.b.member })).status, 400);
+    assert.equal((await k.nova('GET', '/v2.1/servers?limit=abc', { token: k.b.member })).status, 400);
+    assert.equal((await k.nova('GET', '/v2.1/servers?changes-since=garbage', { token: k.b.member })).status, 400);
+    assert.equal((await k.nova('GET', '/v2.1/servers?changes-since=2999-01-01T00:00:00Z', { token: k.b.member })).body.servers.length, 0);
+    // a deleted server leaves the list but shows up in changes-since
+    const since = new Date(Date.now() - 60_000).toISOString();
+    assert.equal((await k.nova('DELETE', `/v2.1/servers/${made[0].id}`, { token: k.b.member })).status, 204);
+    await k.waitFor(k.b.member, made[0].id, 'DELETED');
+    assert.equal((await k.nova('GET', '/v2.1/servers', { token: k.b.member })).body.servers.length, 2);
+    const changed = await k.nova('GET', `/v2.1/servers/detail?changes-since=${since}`, { token: k.b.member });
+    assert.ok(changed.body.servers.some((s: any) => s.id === made[0].id && s.status === 'DELETED'));
+  });
+
+  it('runs actions through their states: stop/start, reboot, pause, suspend, lock, rebuild, resize', async () => {
+    const s = await k.boot(k.a.member, { name: 'actions' });
+    const act = (body: unknown, token = k.a.member, version?: string) => k.nova('POST', `/v2.1/servers/${s.id}/action`, { token, body, version });
+    assert.equal((await act({ 'os-stop': null })).status, 202);
+    assert.equal((await k.waitFor(k.a.member, s.id, 'SHUTOFF'))['OS-EXT-STS:power_state'], 4);
+    assert.equal((await act({ 'os-stop': null })).status, 409, 'stopping a stopped server conflicts');
+    assert.equal((await act({ 'os-start': null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act({ reboot: { type: 'HARD' } })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act({ reboot: { type: 'SIDEWAYS' } })).status, 400);
+    assert.equal((await act({ pause: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'PAUSED');
+    assert.equal((await act({ unpause: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act({ suspend: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'SUSPENDED');
+    assert.equal((await act({ resume: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    // lock: the owner's changes are refused until unlocked; the reason shows since 2.73
+    assert.equal((await act({ lock: { locked_reason: 'maintenance' } }, k.a.member, '2.73')).status, 202);
+    const locked = await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member, version: '2.73' });
+    assert.equal(locked.body.server.locked, true);
+    assert.equal(locked.body.server.locked_reason, 'maintenance');
+    assert.equal((await act({ 'os-stop': null })).status, 409);
+    assert.equal((await k.nova('DELETE', `/v2.1/servers/${s.id}`, { token: k.a.member })).status, 409);
+    assert.equal((await act({ unlock: null })).status, 202);
+    const rb = await act({ rebuild: { imageRef: k.imageId, name: 'rebuilt' } });
+    assert.equal(rb.status, 202);
+    assert.equal(rb.body.server.name, 'rebuilt');
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act({ resize: { flavorRef: '2' } })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'VERIFY_RESIZE');
+    assert.equal((await act({ confirmResize: null })).status, 204);
+    const resized = await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal(resized.flavor.id, '2');
+    const names = (await k.nova('GET', `/v2.1/servers/${s.id}/os-instance-actions`, { token: k.a.member })).body.instanceActions.map((x: any) => x.action);
+    for (const a of ['create', 'stop', 'start', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'lock', 'unlock', 'rebuild', 'resize', 'confirmResize']) assert.ok(names.includes(a), a);
+    const out = await act({ 'os-getConsoleOutput': { length: 1 } });
+    assert.equal(out.status, 200);
+    assert.equal(out.body.output.trim().split('\n').length, 1);
+  });
+
+  it('snapshots a server into the image service (createImage)', async () => {
+    const s = await k.boot(k.a.member, { name: 'snap-src' });
+    const r = await k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body: { createImage: { name: 'snap-1', metadata: { why: 'test' } } }, version: '2.45' });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const id = r.body.image_id;
+    let img: any;
+    for (let i = 0; i < 100; i++) {
+      img = (await k.c.request('GET', `/v2/images/${id}`, { token: k.a.member, service: 'image' })).body;
+      if (img.status === 'active') break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(img.status, 'active');
+    assert.equal(img.owner, k.a.id);
+    assert.equal(img.image_type, 'snapshot');
+    assert.equal(img.instance_uuid, s.id);
+    assert.equal(img.why, 'test');
+  });
+
+  it('keeps metadata and tags', async () => {
+    const s = await k.boot(k.a.member, { name: 'meta' });
+    const base = `/v2.1/servers/${s.id}`;
+    assert.deepEqual((await k.nova('POST', `${base}/metadata`, { token: k.a.member, body: { metadata: { a: '1', b: '2' } } })).body, { metadata: { a: '1', b: '2' } });
+    assert.deepEqual((await k.nova('PUT', `${base}/metadata/a`, { token: k.a.member, body: { meta: { a: '9' } } })).body, { meta: { a: '9' } });
+    assert.equal((await k.nova('PUT', `${base}/metadata/a`, { token: k.a.member, body: { meta: { b: '9' } } })).status, 400);
+    assert.equal((await k.nova('DELETE', `${base}/metadata/b`, { token: k.a.member })).status, 204);
+    assert.deepEqual((await k.nova('GET', `${base}/metadata`, { token: k.a.member })).body, { metadata: { a: '9' } });
+    assert.equal((await k.nova('GET', `${base}/tags`, { token: k.a.member })).status, 404, 'tags need 2.26');
+    assert.equal((await k.nova('PUT', `${base}/tags/blue`, { token: k.a.member, version: '2.26' })).status, 201);
+    assert.equal((await k.nova('PUT', `${base}/tags/blue`, { token: k.a.member, version: '2.26' })).status, 204);
+    assert.equal((await k.nova('GET', `${base}/tags/blue`, { token: k.a.member, version: '2.26' })).status, 204);
+    assert.deepEqual((await k.nova('PUT', `${base}/tags`, { token: k.a.member, version: '2.26', body: { tags: ['z', 'y'] } })).body, { tags: ['y', 'z'] });
+    assert.equal((await k.nova('GET', `/v2.1/servers?tags=y,z`, { token: k.a.member, version: '2.26' })).body.servers.length, 1);
+    assert.equal((await k.nova('DELETE', `${base}/tags`, { token: k.a.member, version: '2.26' })).status, 204);
+    assert.deepEqual((await k.nova('GET', `${base}/tags`, { token: k.a.member, version: '2.26' })).body, { tags: [] });
+  });
+
+  it('creates several servers at once with one reservation id', async () => {
+    const r = await k.nova('POST', '/v2.1/servers', { token: k.b.member, body: { server: { name: 'multi', imageRef: k.imageId, flavorRef: '1', min_count: 2, max_count: 2, return_reservation_id: true } } });
+    assert.equal(r.status, 202);
+    assert.match(r.body.reservation_id, /^r-/);
+    const list = await k.nova('GET', `/v2.1/servers/detail?reservation_id=${r.body.reservation_id}`, { token: k.b.member });
+    assert.deepEqual(list.body.servers.map((s: any) => s.name).sort(), ['multi-1', 'multi-2']);
+  });
+});
