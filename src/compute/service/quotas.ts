@@ -67,3 +67,53 @@ export async function roomFor(c: ComputeContext | { db: Kysely<ComputeDB> }, pro
   if (limits.ram >= 0 && flavor.memory_mb > 0) n = Math.min(n, Math.floor((limits.ram - used.ram) / flavor.memory_mb));
   return Math.max(0, n);
 }
+
+// ------------------------------------------------------------------ os-quota-sets, os-quota-class-sets, limits
+
+/** Limits of a quota class: built-in defaults < the 'default' class < the named class. */
+export async function classLimits(db: Kysely<ComputeDB>, className: string): Promise<Record<string, number>> {
+  const out = { ...DEFAULT_QUOTAS };
+  const rows = await db.selectFrom('quota_class').selectAll().where('class_name', 'in', ['default', className]).execute();
+  for (const r of rows.filter((x) => x.class_name === 'default')) out[r.resource] = r.hard_limit;
+  for (const r of rows.filter((x) => x.class_name === className)) out[r.resource] = r.hard_limit;
+  return out;
+}
+
+/** Everything counted against quotas (others are not tracked here and count 0). */
+export async function quotaUsage(db: Kysely<ComputeDB>, projectId: string, userId?: string): Promise<Record<string, number>> {
+  const inst = await instanceUsage(db, projectId, userId);
+  let g = db.selectFrom('server_group').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId);
+  if (userId) g = g.where('user_id', '=', userId);
+  const groups = Number((await g.executeTakeFirstOrThrow()).n);
+  // Keypairs belong to users: counted only when a user is asked about (as Nova does).
+  const keys = userId
+    ? Number((await db.selectFrom('keypair').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n)
+    : 0;
+  return { ...inst, server_groups: groups, key_pairs: keys };
+}
+
+/** Writes per-project (userId '') or per-user limit overrides. */
+export async function setQuotas(db: Kysely<ComputeDB>, projectId: string, userId: string, values: Record<string, number>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const [resource, hard_limit] of Object.entries(values)) {
+      await trx.deleteFrom('quota').where('project_id', '=', projectId).where('user_id', '=', userId).where('resource', '=', resource).execute();
+      await trx.insertInto('quota').values({ project_id: projectId, user_id: userId, resource, hard_limit }).execute();
+    }
+  });
+}
+
+/** Drops a project's overrides (and its users'), or one user's: limits revert to the defaults. */
+export async function deleteQuotas(db: Kysely<ComputeDB>, projectId: string, userId?: string): Promise<void> {
+  let q = db.deleteFrom('quota').where('project_id', '=', projectId);
+  if (userId) q = q.where('user_id', '=', userId);
+  await q.execute();
+}
+
+export async function setClassQuotas(db: Kysely<ComputeDB>, className: string, values: Record<string, number>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const [resource, hard_limit] of Object.entries(values)) {
+      await trx.deleteFrom('quota_class').where('class_name', '=', className).where('resource', '=', resource).execute();
+      await trx.insertInto('quota_class').values({ class_name: className, resource, hard_limit }).execute();
+    }
+  });
+}
