@@ -51,7 +51,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
     await migrateToLatest(database.db, computeMigrations, database.schema);
     const c: ComputeContext = {
       db: database.db, kind: database.kind, config: cfg, logger: logger.child({ service: 'compute' }), bus: deps.bus,
-      identity: deps.identity, image, placement, network: builtinNetwork(),
+      identity: deps.identity, image, placement, network: builtinNetwork(database.db, database.kind),
     };
     await seedDefaultFlavors(c);
     const signer = new MetadataSigner(join(cfg.dataDir, 'compute', 'metadata-secret'));
@@ -69,15 +69,18 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
           versions.set(req, v);
           reply.header('openstack-api-version', `compute ${formatVersion(v)}`);
           reply.header('x-openstack-nova-api-version', formatVersion(v));
+          // Nova answers with its request id under both names
+          reply.header('x-compute-request-id', String(req.id));
         });
         registerRoutes(app, computeRoutes(c, signer), routeDeps);
         listener = app;
       },
       async start() {
-        conductor = await startConductor(c);
+        conductor = await startConductor(c, cfg.compute.host);
         const kind = resolveDriver(cfg.compute);
         if (kind === 'fake') logger.warn({ hosts: cfg.compute.fakeHosts }, 'compute uses the FAKE driver: servers are simulated, nothing runs');
-        const hosts = kind === 'fake' ? Array.from({ length: Math.max(1, cfg.compute.fakeHosts) }, (_, i) => (i === 0 ? cfg.compute.host : `${cfg.compute.host}-${i + 1}`)) : [cfg.compute.host];
+        const count = Math.max(1, kind === 'fake' ? cfg.compute.fakeHosts : cfg.compute.localHosts);
+        const hosts = Array.from({ length: count }, (_, i) => (i === 0 ? cfg.compute.host : `${cfg.compute.host}-${i + 1}`));
         // Guests' metadata requests come back to this listener (see api/routes/metadata.ts).
         const port = listener ? (listener.server.address() as AddressInfo).port : cfg.ports.compute;
         const apiHost = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;

@@ -66,6 +66,8 @@ export interface ComputeConfig {
   host: string;
   /** With the fake driver: how many simulated hosts run in this process (host, host-2, ...). */
   fakeHosts: number;
+  /** With the qemu driver: how many agents (hosts) run in this process, each its own host (host, host-2, ...) on this machine's storage; two allow live migration on one machine. */
+  localHosts: number;
   /** What one fake host offers. */
   fakeHostResources: { vcpus: number; memoryMb: number; diskGb: number };
   /** Nova's initial allocation ratios and reserved host memory. */
@@ -135,6 +137,7 @@ export function defaultConfig(): NuboConfig {
       driver: 'auto',
       host: hostname(),
       fakeHosts: 1,
+      localHosts: 1,
       fakeHostResources: { vcpus: 64, memoryMb: 262144, diskGb: 4096 },
       cpuAllocationRatio: 16,
       ramAllocationRatio: 1.5,

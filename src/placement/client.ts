@@ -40,6 +40,9 @@ export interface PlacementClient {
   allocations(consumer: string): Promise<Record<string, Record<string, number>>>;
   /** Drops a consumer's allocations (no error when it has none). */
   release(consumer: string): Promise<void>;
+  /** The aggregates a provider is in, and replacing them (compute mirrors its host aggregates). */
+  providerAggregates(uuid: string): Promise<string[]>;
+  setProviderAggregates(uuid: string, aggregates: string[]): Promise<void>;
 }
 
 const isConflict = (e: unknown) => (e as { status?: number }).status === 409;
@@ -113,6 +116,20 @@ export function inProcessPlacementClient(s: PlacementService): PlacementClient {
     async allocations(consumer) {
       const { allocations } = await s.consumerAllocations(consumer);
       return Object.fromEntries(Object.entries(allocations).map(([rp, a]) => [rp, a.resources]));
+    },
+    async providerAggregates(uuid) {
+      return (await s.providerAggregates(uuid)).aggregates;
+    },
+    async setProviderAggregates(uuid, aggregates) {
+      for (let attempt = 0; ; attempt++) {
+        const { generation } = await s.providerAggregates(uuid);
+        try {
+          await s.setProviderAggregates(uuid, generation, aggregates);
+          return;
+        } catch (e) {
+          if (!isConflict(e) || attempt > 10) throw e;
+        }
+      }
     },
     async release(consumer) {
       await s.deleteAllocations(consumer).catch((e) => {

@@ -138,6 +138,19 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
     assert.match(await sshRun(key, await sshPort(second), 'hostname'), /dp-vm2/);
   });
 
+  it('a restart of the cloud keeps guests running and reconciles them (the server stays ACTIVE, SSH still works)', async () => {
+    const pid = qemuPid(first);
+    const dataDir = tc.dataDir;
+    await tc.stop();
+    assert.ok(procAlive(pid), 'the guest outlives the cloud process');
+    tc = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute: { driver: 'qemu', host: 'dp1' }, dataDir });
+    token = await tc.adminToken();
+    const s = await waitStatus(first, 'ACTIVE', 30_000);
+    assert.equal(s['OS-EXT-STS:power_state'], 1);
+    assert.equal(qemuPid(first), pid, 'the same qemu process');
+    assert.match(await sshRun(key, await sshPort(first), 'hostname'), /dp-vm1/);
+  });
+
   it('deletes leave no qemu process, guest directory or config drive', async () => {
     const pids = [qemuPid(first), qemuPid(second)];
     for (const id of [first, second]) assert.equal((await nova('DELETE', `/v2.1/servers/${id}`)).status, 204);

@@ -3,11 +3,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusArgs, Subscription } from '../../core/bus/bus.js';
 import { nowIso } from '../../core/ids.js';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec } from '../drivers/driver.js';
+import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource } from '../drivers/driver.js';
 import type { InstanceRow } from '../db/schema.js';
 import { AGENT_TOPIC } from '../rpc/topics.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
+import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
 import { flavorOf } from '../service/servers.js';
 import { POWER, powerStateOf, TASK, VM } from '../service/states.js';
 import type { ImageCache } from './image-cache.js';
@@ -60,14 +61,7 @@ export class ComputeAgent {
     const { db, config } = this.c;
     const res = await this.driver.hostResources();
     const now = nowIso();
-    const svc = await db.selectFrom('service').select('id').where('host', '=', this.host).where('binary', '=', 'nova-compute').executeTakeFirst();
-    if (svc) await db.updateTable('service').set({ last_seen_up: now, updated_at: now }).where('id', '=', svc.id).execute();
-    else {
-      await db.insertInto('service').values({
-        id: randomUUID(), host: this.host, binary: 'nova-compute', topic: AGENT_TOPIC, zone: config.compute.defaultAvailabilityZone,
-        disabled: 0, disabled_reason: null, forced_down: 0, last_seen_up: now, created_at: now, updated_at: now,
-      }).execute().catch(() => undefined); // another process registered it first
-    }
+    await registerService(this.c, { host: this.host, binary: COMPUTE_BINARY, topic: AGENT_TOPIC, zone: config.compute.defaultAvailabilityZone });
     const node = await db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', this.host).executeTakeFirst();
     const values = {
       host: this.host, hypervisor_type: res.hypervisorType, hypervisor_version: res.hypervisorVersion,
@@ -92,9 +86,8 @@ export class ComputeAgent {
     });
   }
 
-  private async heartbeat(): Promise<void> {
-    const now = nowIso();
-    await this.c.db.updateTable('service').set({ last_seen_up: now }).where('host', '=', this.host).where('binary', '=', 'nova-compute').execute();
+  private heartbeat(): Promise<void> {
+    return heartbeat(this.c, this.host, COMPUTE_BINARY);
   }
 
   // ---- state helpers
@@ -219,6 +212,25 @@ export class ComputeAgent {
         const info = await d.powerOn(await this.spec(row));
         await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
       }),
+      // live migration (the conductor drives it: service/live-migration.ts)
+      migration_source: async (a: BusArgs) => d.migrationSource(String(a.uuid)),
+      pre_live_migration: async (a: BusArgs) => {
+        const row = (await this.row(String(a.uuid)))!;
+        return withEvent(this.c, row.uuid, String(a.requestId ?? ''), 'compute_pre_live_migration', this.host, async () =>
+          d.prepareIncoming(await this.spec(row), a.source as MigrationSource));
+      },
+      live_migration: async (a: BusArgs) => {
+        await withEvent(this.c, String(a.uuid), String(a.requestId ?? ''), 'compute_live_migration', this.host, () => d.migrateOut(String(a.uuid), String(a.uri)));
+        rmSync(join(this.opts.stateDir, 'config-drives', `${String(a.uuid)}.iso`), { force: true });
+      },
+      post_live_migration_at_destination: async (a: BusArgs) => {
+        const row = (await this.row(String(a.uuid)))!;
+        await withEvent(this.c, row.uuid, String(a.requestId ?? ''), 'compute_post_live_migration_at_destination', this.host, async () => {
+          const info = await d.finishIncoming(row.uuid, a.source as MigrationSource);
+          await this.set(row.uuid, { host: this.host, node: String(a.node ?? this.host), task_state: null, ...this.guestValues(info, row) });
+        });
+      },
+      rollback_live_migration_at_destination: async (a: BusArgs) => d.abortIncoming(String(a.uuid)),
       get_console_output: async (a: BusArgs) => {
         try {
           return await d.consoleOutput(String(a.uuid), a.length === undefined || a.length === null ? undefined : Number(a.length));
@@ -247,11 +259,15 @@ export class ComputeAgent {
     await this.set(row.uuid, { task_state: TASK.IMAGE_PENDING_UPLOAD });
     try {
       const file = await this.driver.snapshot(row.uuid, dir);
-      await this.set(row.uuid, { task_state: TASK.IMAGE_UPLOADING });
-      const { createReadStream } = await import('node:fs');
-      await this.c.image.upload(imageId, createReadStream(file.path), viewer);
-      rmSync(file.path, { force: true });
+      // The disk is copied: the server is free again while the copy uploads (so a client that
+      // waits for the image to go active finds the server ready for the next action).
       await this.set(row.uuid, { task_state: null });
+      const { createReadStream } = await import('node:fs');
+      try {
+        await this.c.image.upload(imageId, createReadStream(file.path), viewer);
+      } finally {
+        rmSync(file.path, { force: true });
+      }
     } catch (e) {
       await this.c.image.deleteImage(imageId, viewer);
       await this.set(row.uuid, { task_state: null });

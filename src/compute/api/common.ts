@@ -51,3 +51,6 @@ export const links = (ctx: RequestCtx, kind: string, id: string, projectInPath =
 export const novaTime = (iso: string | null | undefined): string | null => (iso ? iso.replace(/\.\d+Z$/, 'Z') : null);
 /** The os-extended / usage timestamps: 2024-01-02T03:04:05.000000 */
 export const novaMicroTime = (iso: string | null | undefined): string | null => (iso ? iso.replace(/Z$/, '').replace(/(\.\d{3})$/, '$1000') : null);
+
+/** An IPv6 address in its canonical compressed form, as Nova stores accessIPv6 (netaddr). */
+export const canonicalIpv6 = (v: string): string => new URL(`http://[${v}]/`).hostname.slice(1, -1);

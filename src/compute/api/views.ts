@@ -19,18 +19,27 @@ export function addressesOf(row: InstanceRow): Record<string, { version: number;
   return out;
 }
 
+/** Addresses without the OS-EXT-IPS attributes (update and rebuild before 2.75). */
+const plainAddresses = (row: InstanceRow) =>
+  Object.fromEntries(Object.entries(addressesOf(row)).map(([k, v]) => [k, v.map((x) => ({ version: x.version, addr: x.addr }))]));
+
 /** The short form in GET /servers: id, name, links. */
 export const serverSummary = (ctx: RequestCtx, row: InstanceRow) => ({ id: row.uuid, name: row.name, links: links(ctx, 'servers', row.uuid) });
 
-export interface ServerExtras { metadata: Record<string, string>; tags: string[] }
+export interface ServerExtras { metadata: Record<string, string>; tags: string[]; groups?: string[] }
 
-/** The full server document, field by field as Nova shows it at the request's microversion. */
-export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtras, isAdmin: boolean): Record<string, unknown> {
+/**
+ * The server document, field by field as Nova shows it at the request's microversion. `basic`
+ * is the shorter form update and rebuild answer with before 2.75 (no extended attributes,
+ * addresses without type and MAC); `rebuild` adds what rebuild shows (key_name 2.54, user_data 2.57).
+ */
+export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtras, isAdmin: boolean, form: 'full' | 'update' | 'rebuild' = 'full'): Record<string, unknown> {
+  const basic = form !== 'full' && !at(ctx, '2.75');
   const f = flavorOf(row);
   const b = baseUrl(ctx);
   const status = statusOf(row.vm_state, row.task_state);
   const flavor = at(ctx, '2.47')
-    ? { vcpus: f.vcpus, ram: f.memory_mb, disk: f.root_gb, ephemeral: f.ephemeral_gb, swap: f.swap, original_name: f.name, ...(isAdmin || true ? { extra_specs: f.extra_specs } : {}) }
+    ? { vcpus: f.vcpus, ram: f.memory_mb, disk: f.root_gb, ephemeral: f.ephemeral_gb, swap: f.swap, original_name: f.name, extra_specs: f.extra_specs }
     : { id: f.flavorid, links: [{ rel: 'bookmark', href: `${b}/flavors/${f.flavorid}` }] };
   const image = row.image_ref ? { id: row.image_ref, links: [{ rel: 'bookmark', href: `${b}/images/${row.image_ref}` }] } : '';
   const v: Record<string, unknown> = {
@@ -45,11 +54,30 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     flavor,
     created: novaTime(row.created_at),
     updated: novaTime(row.updated_at),
-    addresses: addressesOf(row),
+    addresses: basic ? plainAddresses(row) : addressesOf(row),
     accessIPv4: row.access_ip_v4 ?? '',
     accessIPv6: row.access_ip_v6 ?? '',
     links: links(ctx, 'servers', row.uuid),
     'OS-DCF:diskConfig': 'MANUAL',
+  };
+  if (status === 'ACTIVE' || status === 'BUILD' || status === 'REBUILD' || status === 'RESIZE' || status === 'VERIFY_RESIZE' || status === 'MIGRATING') v.progress = row.progress;
+  const fault = fromJson<{ code: number; message: string; details?: string; created: string } | null>(row.fault, null);
+  if (fault && (row.vm_state === 'error' || row.vm_state === 'deleted')) {
+    v.fault = { code: fault.code, message: fault.message, created: novaTime(fault.created), ...(isAdmin && fault.details ? { details: fault.details } : {}) };
+  }
+  if (at(ctx, '2.9')) v.locked = !!row.locked;
+  if (at(ctx, '2.19')) v.description = row.description;
+  if (at(ctx, '2.26')) v.tags = extras.tags;
+  if (at(ctx, '2.63')) v.trusted_image_certificates = null;
+  // 2.71: show, update and rebuild (not lists) name the server's groups
+  if (at(ctx, '2.71') && extras.groups) v.server_groups = extras.groups;
+  if (at(ctx, '2.73')) v.locked_reason = row.locked_reason;
+  if (basic) {
+    if (form === 'rebuild' && at(ctx, '2.54')) v.key_name = row.key_name;
+    if (form === 'rebuild' && at(ctx, '2.57')) v.user_data = row.user_data;
+    return v;
+  }
+  Object.assign(v, {
     'OS-EXT-AZ:availability_zone': row.availability_zone ?? '',
     config_drive: row.config_drive,
     key_name: row.key_name,
@@ -59,9 +87,8 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     'OS-EXT-STS:vm_state': row.vm_state,
     'OS-EXT-STS:power_state': row.power_state,
     'os-extended-volumes:volumes_attached': [],
-  };
+  });
   if (row.vm_state !== 'deleted') v.security_groups = fromJson<string[]>(row.security_groups, ['default']).map((name) => ({ name }));
-  if (status === 'ACTIVE' || status === 'BUILD' || status === 'REBUILD' || status === 'RESIZE' || status === 'VERIFY_RESIZE' || status === 'MIGRATING') v.progress = row.progress;
   if (isAdmin) {
     v['OS-EXT-SRV-ATTR:host'] = row.host;
     v['OS-EXT-SRV-ATTR:hypervisor_hostname'] = row.node;
@@ -78,15 +105,7 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
   } else if (at(ctx, '2.90')) {
     v['OS-EXT-SRV-ATTR:hostname'] = row.hostname;
   }
-  if (at(ctx, '2.9')) v.locked = !!row.locked;
-  if (at(ctx, '2.16')) v.host_status = row.host ? 'UP' : '';
-  if (at(ctx, '2.19')) v.description = row.description;
-  if (at(ctx, '2.26')) v.tags = extras.tags;
-  if (at(ctx, '2.63')) v.trusted_image_certificates = null;
-  if (at(ctx, '2.73')) v.locked_reason = row.locked_reason;
-  const fault = fromJson<{ code: number; message: string; details?: string; created: string } | null>(row.fault, null);
-  if (fault && (row.vm_state === 'error' || row.vm_state === 'deleted')) {
-    v.fault = { code: fault.code, message: fault.message, created: novaTime(fault.created), ...(isAdmin && fault.details ? { details: fault.details } : {}) };
-  }
+  // host_status is for admins by default (os_compute_api:servers:show:host_status)
+  if (at(ctx, '2.16') && isAdmin) v.host_status = row.host ? 'UP' : '';
   return v;
 }

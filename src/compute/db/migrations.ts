@@ -221,4 +221,31 @@ const initial: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '001-initial': initial };
+/** Security groups and their rules, served by compute until the network service exists. */
+const securityGroups: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('security_group')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('uuid', uuid, (c) => c.notNull().unique())
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('description', 'varchar(255)', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .addUniqueConstraint('security_group_project_name', ['project_id', 'name'])
+      .execute();
+    await db.schema.createTable('security_group_rule')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('group_id', 'integer', (c) => c.notNull().references('security_group.id').onDelete('cascade'))
+      .addColumn('ip_protocol', 'varchar(16)')
+      .addColumn('from_port', 'integer')
+      .addColumn('to_port', 'integer')
+      .addColumn('cidr', 'varchar(64)')
+      .addColumn('source_group_id', 'integer', (c) => c.references('security_group.id').onDelete('cascade'))
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('security_group_rule_group').on('security_group_rule').column('group_id').execute();
+    await db.schema.createIndex('security_group_rule_source').on('security_group_rule').column('source_group_id').execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = { '001-initial': initial, '002-security-groups': securityGroups };

@@ -174,6 +174,29 @@ export interface MigrationRow {
   updated_at: string;
 }
 
+/** A nova-network-era security group (integer ids, as Nova served them before Neutron). */
+export interface SecurityGroupRow {
+  id: number;
+  uuid: string;
+  project_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+}
+/** An ingress rule of a security group: a CIDR or a source group, a protocol and a port range. */
+export interface SecurityGroupRuleRow {
+  id: number;
+  /** The group the rule belongs to (Nova's parent_group_id). */
+  group_id: number;
+  ip_protocol: string | null;
+  from_port: number | null;
+  to_port: number | null;
+  cidr: string | null;
+  /** The source group (Nova's rule group_id), or null for a CIDR rule. */
+  source_group_id: number | null;
+  created_at: string;
+}
+
 export interface ComputeDB {
   flavor: FlavorRow;
   flavor_extra_spec: FlavorExtraSpecRow;
@@ -194,4 +217,6 @@ export interface ComputeDB {
   quota: QuotaRow;
   quota_class: QuotaClassRow;
   migration: MigrationRow;
+  security_group: SecurityGroupRow;
+  security_group_rule: SecurityGroupRuleRow;
 }

@@ -83,8 +83,25 @@ export interface ComputeDriver {
   consoleOutput(uuid: string, lines?: number): Promise<string>;
   /** A standalone copy of the root disk (qcow2), for createImage; the caller uploads and then deletes it. */
   snapshot(uuid: string, destDir: string): Promise<LocalImage>;
+
+  // Live migration between hosts that share storage (two agents on one machine, or a shared
+  // filesystem): the destination starts an empty guest waiting for the state, the source
+  // streams memory and device state to it (QMP migrate), then the destination owns the guest.
+  /** Destination: start a paused guest that waits for incoming state; its disk is the source's disk file. */
+  prepareIncoming(spec: InstanceSpec, source: MigrationSource): Promise<{ uri: string }>;
+  /** Source: stream the running guest to `uri`; resolves once the destination has it and the local qemu has exited. */
+  migrateOut(uuid: string, uri: string): Promise<void>;
+  /** Destination: after migrateOut, take the guest over (move its disk under this host, resume it). */
+  finishIncoming(uuid: string, source: MigrationSource): Promise<GuestInfo>;
+  /** Destination: give up an incoming guest (the migration failed); the source guest keeps running. */
+  abortIncoming(uuid: string): Promise<void>;
+  /** Source: what the destination needs to reach this guest's disk. */
+  migrationSource(uuid: string): Promise<MigrationSource>;
   close(): Promise<void>;
 }
+
+/** Where a migrating guest's disk is (a path on storage both hosts see) and how it is backed. */
+export interface MigrationSource { diskPath: string }
 
 export class GuestNotFound extends Error {
   override name = 'GuestNotFound';

@@ -48,6 +48,14 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
       writeFileSync(path, Buffer.from('fake snapshot of ' + uuid));
       return { path, format: 'qcow2' };
     },
+    async prepareIncoming(spec) {
+      guests.set(spec.uuid, { state: 'paused', console: [`fake: ${spec.name} waiting for incoming migration`] });
+      return { uri: `fake:${spec.uuid}` };
+    },
+    async migrateOut(uuid) { get(uuid); guests.delete(uuid); },
+    async finishIncoming(uuid) { get(uuid).state = 'running'; return { powerState: 'running' }; },
+    async abortIncoming(uuid) { guests.delete(uuid); },
+    async migrationSource(uuid) { get(uuid); return { diskPath: `fake:${uuid}` }; },
     async close() { guests.clear(); },
   };
 }

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { badRequest } from '../../core/errors.js';
 import { SLIRP_NET } from '../drivers/qemu/metadata-forward.js';
+import type { Kysely } from 'kysely';
+import type { DbKind } from '../../core/db/database.js';
+import type { ComputeDB } from '../db/schema.js';
 import type { NetworkApi, NetworkInfoItem, RequestedNetwork } from './network-api.js';
+import { dbSecurityGroups } from './security-groups.js';
 
 /** The one network the built-in networking offers, with a stable id: QEMU's user-mode network as the qemu driver sets it up. */
 export const BUILTIN_NETWORK = { id: '7c3e5c4e-0d7b-4c1a-9a0e-6e75627563ff', name: 'private', cidr: SLIRP_NET.net, gateway: SLIRP_NET.host, address: SLIRP_NET.dhcpstart };
@@ -14,7 +18,8 @@ const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{1
  * host port). Each guest has its own user-mode network, so every guest gets the same address from
  * QEMU's DHCP (169.254.169.15); the address shown is that one. Replaced by the network service's client.
  */
-export function builtinNetwork(): NetworkApi {
+export function builtinNetwork(db: Kysely<ComputeDB>, kind: DbKind): NetworkApi {
+  const securityGroups = dbSecurityGroups(db, kind);
   const macOf = (uuid: string) => {
     const h = createHash('sha256').update(uuid).digest();
     return `fa:16:3e:${h[0].toString(16).padStart(2, '0')}:${h[1].toString(16).padStart(2, '0')}:${h[2].toString(16).padStart(2, '0')}`;
@@ -44,8 +49,8 @@ export function builtinNetwork(): NetworkApi {
       return { info, vifs: [{ portId, mac, kind: 'user', ips: [{ address: BUILTIN_NETWORK.address, version: 4, cidr: BUILTIN_NETWORK.cidr, gateway: BUILTIN_NETWORK.gateway }] }] };
     },
     async deallocate() {},
-    async securityGroupExists(_projectId, nameOrId) {
-      return nameOrId === 'default';
+    async securityGroupExists(projectId, nameOrId) {
+      return securityGroups.exists(projectId, nameOrId);
     },
   };
 }

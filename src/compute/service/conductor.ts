@@ -6,20 +6,34 @@ import type { RequestSpec } from '../scheduler/filters.js';
 import { fromJson, toJson, type ComputeContext } from './context.js';
 import { withEvent } from './instance-actions.js';
 import { flavorOf } from './servers.js';
+import { groupMembersHosts } from './server-groups.js';
+import { heartbeat, INTERNAL_ZONE, registerService } from './hosts.js';
+import { liveMigrate } from './live-migration.js';
 import { TASK, VM } from './states.js';
 
 /**
  * The conductor: schedules new servers (placement claim included) and hands each to its
  * host's agent. Serves the `conductor` topic; any number of conductors may run.
  */
-export async function startConductor(c: ComputeContext): Promise<Subscription> {
-  return c.bus.serve({ topic: CONDUCTOR_TOPIC }, {
+export async function startConductor(c: ComputeContext, host: string): Promise<Subscription> {
+  // The conductor schedules too: both show in os-services (internal zone), kept alive by a heartbeat.
+  for (const binary of ['nova-conductor', 'nova-scheduler']) await registerService(c, { host, binary, topic: binary.slice(5), zone: INTERNAL_ZONE });
+  const timer = setInterval(() => {
+    for (const binary of ['nova-conductor', 'nova-scheduler']) void heartbeat(c, host, binary).catch(() => undefined);
+  }, 10_000);
+  timer.unref();
+  const sub = await c.bus.serve({ topic: CONDUCTOR_TOPIC }, {
+    live_migrate_instance: async (args, ctx) => {
+      await liveMigrate(c, { uuid: String(args.uuid), host: (args.host as string | null) ?? null, migrationId: Number(args.migrationId), requestId: String(args.requestId ?? ctx.requestId) })
+        .catch((e) => c.logger.error({ err: e, instance: args.uuid }, 'live migration failed'));
+    },
     build_instances: async (args, ctx) => {
       for (const uuid of args.uuids as string[]) {
         await buildOne(c, uuid, String(args.requestId ?? ctx.requestId)).catch((e) => c.logger.error({ err: e, instance: uuid }, 'build failed'));
       }
     },
   });
+  return { close: async () => { clearInterval(timer); await sub.close(); } };
 }
 
 async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string }): Promise<RequestSpec> {
@@ -32,14 +46,7 @@ async function requestSpec(c: ComputeContext, row: { uuid: string; availability_
     if (host) spec.forceHost = host;
   }
   const group = typeof hints.group === 'string' ? hints.group : undefined;
-  if (group) {
-    const g = await c.db.selectFrom('server_group').selectAll().where('uuid', '=', group).executeTakeFirst();
-    if (g) {
-      const members = await c.db.selectFrom('server_group_member').innerJoin('instance', 'instance.uuid', 'server_group_member.instance_uuid')
-        .select('instance.host').where('server_group_member.group_uuid', '=', group).where('instance.deleted', '=', 0).where('instance.uuid', '!=', row.uuid).execute();
-      spec.group = { policy: g.policy, rules: fromJson(g.rules, {}), hosts: members.map((m) => m.host).filter((h): h is string => !!h) };
-    }
-  }
+  if (group) spec.group = await groupMembersHosts(c, group).catch(() => undefined);
   return spec;
 }
 

@@ -9,6 +9,7 @@ import { recordAction } from './instance-actions.js';
 import { checkInstanceQuota, effectiveLimits, roomFor, overQuota } from './quotas.js';
 import { POWER, TASK, VM } from './states.js';
 import { castConductor } from '../rpc/topics.js';
+import { checkGroupRoom } from './server-groups.js';
 
 /** A create request after the API validated its shape. */
 export interface CreateRequest {
@@ -119,6 +120,7 @@ export async function createServers(c: ComputeContext, caller: Caller, r: Create
     let count = r.maxCount;
     if (r.maxCount > r.minCount) count = Math.max(r.minCount, await roomFor({ db: trx }, caller.projectId, flavor, r.maxCount));
     await checkInstanceQuota(trx, caller.projectId, caller.userId, count, flavor);
+    if (groupId) await checkGroupRoom(trx, c.kind, groupId, count);
     const rows: InstanceRow[] = [];
     for (let i = 0; i < count; i++) {
       const uuid = randomUUID();

@@ -10,8 +10,9 @@ describe('compute: servers (fake driver)', () => {
   it('answers version discovery with the microversion range and echoes the negotiated version', async () => {
     const root = await k.nova('GET', '/');
     assert.equal(root.status, 200);
-    assert.equal(root.body.versions[0].id, 'v2.1');
-    assert.equal(root.body.versions[0].min_version, '2.1');
+    assert.deepEqual(root.body.versions.map((v: any) => v.id), ['v2.0', 'v2.1']);
+    assert.equal(root.body.versions[1].min_version, '2.1');
+    assert.equal(root.body.versions[1].version, '2.93');
     const one = await k.nova('GET', '/v2.1/servers', { version: '2.47' });
     assert.equal(one.headers.get('openstack-api-version'), 'compute 2.47');
     assert.equal(one.headers.get('x-openstack-nova-api-version'), '2.47');
@@ -193,5 +194,29 @@ describe('compute: servers (fake driver)', () => {
     assert.match(r.body.reservation_id, /^r-/);
     const list = await k.nova('GET', `/v2.1/servers/detail?reservation_id=${r.body.reservation_id}`, { token: k.b.member });
     assert.deepEqual(list.body.servers.map((s: any) => s.name).sort(), ['multi-1', 'multi-2']);
+  });
+});
+
+describe('compute: server views by microversion', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+
+  it('answers update and rebuild with the short form before 2.75 and the full one after', async () => {
+    const s = await k.boot(k.a.member, { name: 'views' });
+    const upd = await k.nova('PUT', `/v2.1/servers/${s.id}`, { token: k.a.member, body: { server: { name: 'views-2', accessIPv6: '0000:0000:0000:0000:0000:babe:220.12.22.2' } } });
+    assert.equal(upd.status, 200);
+    assert.equal(upd.body.server.name, 'views-2');
+    assert.equal(upd.body.server.accessIPv6, '::babe:dc0c:1602', 'IPv6 kept in canonical form');
+    assert.equal(upd.body.server['OS-EXT-STS:vm_state'], undefined);
+    assert.equal(upd.body.server.key_name, undefined);
+    assert.deepEqual(Object.keys(upd.body.server.addresses.private[0]).sort(), ['addr', 'version']);
+    const full = await k.nova('PUT', `/v2.1/servers/${s.id}`, { token: k.a.member, version: '2.75', body: { server: { name: 'views-3' } } });
+    assert.equal(full.body.server['OS-EXT-STS:vm_state'], 'active');
+    assert.deepEqual(full.body.server.server_groups, []);
+    const shown = await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member, version: '2.16' });
+    assert.equal(shown.body.server.host_status, undefined, 'host_status is for admins');
+    assert.equal((await k.nova('GET', `/v2.1/servers/${s.id}`, { version: '2.16' })).body.server.host_status, 'UP');
+    assert.equal((await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member })).headers.get('x-compute-request-id')?.startsWith('req-'), true);
   });
 });

@@ -3,8 +3,10 @@ import type { ComputeContext } from '../../service/context.js';
 import { computeBasePolicy } from '../policy-defaults.js';
 import { adminPolicy, adminRoutes } from './admin.js';
 import { flavorsPolicy, flavorsRoutes } from './flavors.js';
+import { imagesPolicy, imagesRoutes } from './images.js';
 import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
 import { quotasPolicy, quotasRoutes } from './quotas.js';
+import { securityGroupsPolicy, securityGroupsRoutes } from './security-groups.js';
 import { serverActionsPolicy, serverActionsRoutes } from './server-actions.js';
 import { serverGroupsPolicy, serverGroupsRoutes } from './server-groups.js';
 import { serverResourcesPolicy, serverResourcesRoutes } from './server-resources.js';
@@ -15,12 +17,12 @@ import { metadataRoutes, type MetadataSigner } from './metadata.js';
 
 export const computePolicyDefaults: Record<string, string> = {
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
-  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
-    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c),
   ];
 }

@@ -2,7 +2,8 @@ import { badRequest, conflict, HttpError, notFound } from '../../../core/errors.
 import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { InstanceRow } from '../../db/schema.js';
-import { callAgent, castAgent } from '../../rpc/topics.js';
+import { callAgent, castAgent, castConductor } from '../../rpc/topics.js';
+import { recordMigration } from '../../service/live-migration.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
@@ -41,6 +42,8 @@ const ACTION_RULES: Record<string, [string, string]> = {
   shelveOffload: [`${P}os-shelve:shelve_offload`, 'rule:admin_api'],
   unshelve: [`${P}os-shelve:unshelve`, 'rule:project_member_or_admin'],
   trigger_crash_dump: [`${P}servers:trigger_crash_dump`, 'rule:project_member_or_admin'],
+  'os-migrateLive': [`${P}os-migrate-server:migrate_live`, 'rule:admin_api'],
+  migrate: [`${P}os-migrate-server:migrate`, 'rule:admin_api'],
 };
 export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
 
@@ -118,7 +121,7 @@ const ACTIONS: Record<string, Handler> = {
     }
     await cast(c, ctx, row, 'rebuild_instance');
     const fresh = (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!;
-    const shown = await showServer(c, ctx, fresh);
+    const shown = await showServer(c, ctx, fresh, 'rebuild');
     if (typeof arg.adminPass === 'string') (shown.server as Record<string, unknown>).adminPass = arg.adminPass;
     return ctx.reply.code(202).send(shown);
   },
@@ -137,9 +140,10 @@ const ACTIONS: Record<string, Handler> = {
     const viewer = { projectId: row.project_id, isAdmin: false, userId: caller.userId };
     const image = await c.image.createImage({
       name: arg.name, container_format: 'bare', disk_format: 'qcow2', visibility: 'private', ...props,
-      ...Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)])),
       image_type: 'snapshot', instance_uuid: row.uuid, base_image_ref: row.image_ref, owner_user_name: caller.userId,
       min_disk: flavorOf(row).root_gb, min_ram: Number(base?.min_ram ?? 0),
+      // the caller's metadata wins (as Nova's extra_properties)
+      ...Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)])),
     } as Record<string, unknown>, viewer).catch((e: HttpError) => {
       throw e.status === 413 || e.status === 403 ? new HttpError(403, `Quota exceeded for resources: ['images']`) : e;
     });
@@ -168,7 +172,10 @@ const ACTIONS: Record<string, Handler> = {
     }
     await beginTask(c, caller, row, 'resize', TASK.RESIZE_PREP, { vm: [VM.ACTIVE, VM.STOPPED] });
     await c.db.updateTable('instance').set({ new_flavor: toJson(next), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
-    await recordMigration(c, row, 'resize', current.flavorid, next.flavorid);
+    await recordMigration(c, {
+      instance_uuid: row.uuid, migration_type: 'resize', status: 'finished', source_compute: row.host, dest_compute: row.host,
+      source_node: row.node, dest_node: row.node, old_flavorid: current.flavorid, new_flavorid: next.flavorid, project_id: row.project_id, user_id: row.user_id,
+    });
     await cast(c, ctx, row, 'resize_instance');
   },
   async confirmResize(c, ctx, row) {
@@ -245,23 +252,31 @@ const ACTIONS: Record<string, Handler> = {
     await beginTask(c, callerOf(ctx), row, 'unshelve', TASK.UNSHELVING, { vm: [VM.SHELVED, VM.SHELVED_OFFLOADED] });
     await cast(c, ctx, row, 'unshelve_instance');
   },
+  async 'os-migrateLive'(c, ctx, row, arg) {
+    if (!isObj(arg) || !('host' in arg)) throw badRequest("Invalid input for field/attribute os-migrateLive. 'host' is a required property");
+    const host = arg.host === null ? null : String(arg.host);
+    if (arg.block_migration === undefined) throw badRequest("Invalid input for field/attribute os-migrateLive. 'block_migration' is a required property");
+    if (host) {
+      const known = await c.db.selectFrom('compute_node').select('host').where('host', '=', host).executeTakeFirst();
+      if (!known) throw badRequest(`Compute host ${host} could not be found.`);
+      if (host === row.host) throw badRequest(`The supplied hypervisor type of is invalid. Unable to migrate instance ${row.uuid} to current host (${host}).`);
+    }
+    const caller = callerOf(ctx);
+    await beginTask(c, caller, row, 'live-migration', TASK.MIGRATING, { vm: [VM.ACTIVE, VM.PAUSED] });
+    const migrationId = await recordMigration(c, {
+      instance_uuid: row.uuid, migration_type: 'live-migration', status: 'queued', source_compute: row.host, dest_compute: host,
+      source_node: row.node, dest_node: null, old_flavorid: flavorOf(row).flavorid, new_flavorid: flavorOf(row).flavorid, project_id: row.project_id, user_id: row.user_id,
+    });
+    await castConductor(c.bus, 'live_migrate_instance', { uuid: row.uuid, host, migrationId, requestId: caller.requestId }, caller.requestId);
+  },
+  async migrate(_c, _ctx, row) {
+    throw conflict(`Cold migration of instance ${row.uuid} is not supported yet (live migration is: os-migrateLive)`);
+  },
   async trigger_crash_dump(_c, _ctx, row) {
     if (row.vm_state !== VM.ACTIVE) throw conflict(`Cannot 'trigger_crash_dump' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
     throw new HttpError(400, 'Triggering a crash dump is not supported by this hypervisor driver.');
   },
 };
-
-async function recordMigration(c: ComputeContext, row: InstanceRow, type: string, oldFlavor: string, newFlavor: string): Promise<void> {
-  const now = nowIso();
-  await c.db.transaction().execute(async (trx) => {
-    const max = await trx.selectFrom('migration').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
-    await trx.insertInto('migration').values({
-      id: Number(max?.m ?? 0) + 1, uuid: crypto.randomUUID(), instance_uuid: row.uuid, migration_type: type, status: 'finished',
-      source_compute: row.host, dest_compute: row.host, source_node: row.node, dest_node: row.node, old_flavorid: oldFlavor, new_flavorid: newFlavor,
-      project_id: row.project_id, user_id: row.user_id, created_at: now, updated_at: now,
-    }).execute();
-  });
-}
 
 export function serverActionsRoutes(c: ComputeContext): Route[] {
   return [{

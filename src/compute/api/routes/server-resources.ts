@@ -28,7 +28,6 @@ export const serverResourcesPolicy: Record<string, string> = {
   [`${P}os-instance-actions:show`]: 'rule:project_reader_or_admin',
   [`${P}os-instance-actions:events`]: 'rule:admin_api',
   [`${P}os-instance-actions:events:details`]: 'rule:admin_api',
-  [`${P}os-security-groups:list`]: 'rule:project_reader_or_admin',
   [`${P}os-server-diagnostics`]: 'rule:admin_api',
   [`${P}os-attach-interfaces:list`]: 'rule:project_reader_or_admin',
 };
@@ -175,11 +174,6 @@ export function serverResourcesRoutes(c: ComputeContext): Route[] {
       }
       return { instanceAction: view };
     }),
-    r('GET', '/os-security-groups', 'os-security-groups:list', async (ctx) => ({
-      security_groups: (JSON.parse(serverOf(ctx).security_groups) as string[]).map((name) => ({
-        id: name, name, description: name === 'default' ? 'Default security group' : '', tenant_id: serverOf(ctx).project_id, rules: [],
-      })),
-    })),
     r('GET', '/os-interface', 'os-attach-interfaces:list', async (ctx) => ({
       interfaceAttachments: (JSON.parse(serverOf(ctx).network_info) as { port_id: string; network_id: string; mac: string; ips: { address: string }[] }[]).map((n) => ({
         port_state: 'ACTIVE', fixed_ips: n.ips.map((ip) => ({ subnet_id: n.network_id, ip_address: ip.address })), port_id: n.port_id, net_id: n.network_id, mac_addr: n.mac,

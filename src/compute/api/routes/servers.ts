@@ -10,7 +10,7 @@ import { fromJson } from '../../service/context.js';
 import { recordAction } from '../../service/instance-actions.js';
 import { checkLock, createServers, extrasOf, getInstance, type CreateRequest } from '../../service/servers.js';
 import { TASK, VM, vmStatesOf } from '../../service/states.js';
-import { at, baseUrl, callerOf, isObj, member, q1 } from '../common.js';
+import { at, baseUrl, callerOf, canonicalIpv6, isObj, member, q1 } from '../common.js';
 import { serverSummary, serverView } from '../views.js';
 import type { NetworkInfoItem } from '../../network/network-api.js';
 
@@ -105,7 +105,7 @@ function parseCreate(ctx: RequestCtx): CreateRequest {
     const v = s[k];
     if (v === undefined || v === null || v === '') return undefined;
     if (typeof v !== 'string' || isIP(v) !== version) throw invalid(k, v, `'${v}' is not a '${version === 4 ? 'ipv4' : 'ipv6'}'`);
-    return v;
+    return version === 6 ? canonicalIpv6(v) : v;
   };
   let userData: string | undefined;
   if (s.user_data !== undefined && s.user_data !== null) {
@@ -249,9 +249,11 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
   return { servers, rows };
 }
 
-export async function showServer(c: ComputeContext, ctx: RequestCtx, row: InstanceRow) {
+/** One server as GET /servers/{id} shows it, or as update/rebuild answer (`form`). */
+export async function showServer(c: ComputeContext, ctx: RequestCtx, row: InstanceRow, form: 'full' | 'update' | 'rebuild' = 'full') {
   const extras = await extrasOf(c, [row.uuid]);
-  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [] }, callerOf(ctx).isAdmin) };
+  const groups = (await c.db.selectFrom('server_group_member').select('group_uuid').where('instance_uuid', '=', row.uuid).execute()).map((g) => g.group_uuid);
+  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [], groups }, callerOf(ctx).isAdmin, form) };
 }
 
 /** Loads the server of the URL as the policy target (404 before 403, as Nova). */
@@ -314,7 +316,7 @@ export function serversRoutes(c: ComputeContext): Route[] {
         for (const [k, col, v] of [['accessIPv4', 'access_ip_v4', 4], ['accessIPv6', 'access_ip_v6', 6]] as const) {
           if (s[k] === undefined) continue;
           if (s[k] !== null && s[k] !== '' && (typeof s[k] !== 'string' || isIP(s[k]) !== v)) throw invalid(k, s[k], `'${s[k]}' is not a 'ipv${v}'`);
-          set[col] = s[k] || null;
+          set[col] = s[k] ? (v === 6 ? canonicalIpv6(s[k]) : s[k]) : null;
         }
         if (s.description !== undefined) {
           if (s.description !== null && (typeof s.description !== 'string' || s.description.length > 255)) throw invalid('description', s.description, 'must be a string of at most 255 characters');
@@ -323,7 +325,7 @@ export function serversRoutes(c: ComputeContext): Route[] {
         if (s.hostname !== undefined) set.hostname = String(s.hostname);
         checkLock(row, callerOf(ctx));
         await c.db.updateTable('instance').set({ ...set, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
-        return showServer(c, ctx, (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!);
+        return showServer(c, ctx, (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!, 'update');
       },
     },
     {

@@ -9,11 +9,17 @@ const v21 = (ctx: RequestCtx, detail: boolean) => ({
   ...(detail ? { 'media-types': MEDIA } : {}),
 });
 
+/** v2.0 is listed (clients and Tempest expect it first) but served only as v2.1 is: Nova's legacy v2 is gone. */
+const v20 = (ctx: RequestCtx) => ({
+  id: 'v2.0', status: 'SUPPORTED', version: '', min_version: '', updated: '2011-01-21T11:33:21Z',
+  links: [{ rel: 'self', href: `${baseUrl(ctx)}/v2/` }],
+});
+
 /** Version discovery: GET / lists v2.1 (v2.0 is not offered), GET /v2.1 describes it. */
 export function versionRoutes(): Route[] {
   const one = (ctx: RequestCtx) => ({ version: v21(ctx, true) });
   return [
-    { method: 'GET', url: '/', policy: 'public', handler: (ctx) => ({ versions: [v21(ctx, false)] }) },
+    { method: 'GET', url: '/', policy: 'public', handler: (ctx) => ({ versions: [v20(ctx), v21(ctx, false)] }) },
     { method: 'GET', url: '/v2.1', policy: 'public', handler: one },
   ];
 }
