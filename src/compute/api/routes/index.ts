@@ -5,6 +5,7 @@ import { adminPolicy, adminRoutes } from './admin.js';
 import { flavorsPolicy, flavorsRoutes } from './flavors.js';
 import { imagesPolicy, imagesRoutes } from './images.js';
 import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
+import { legacyPolicy, legacyRoutes } from './legacy.js';
 import { quotasPolicy, quotasRoutes } from './quotas.js';
 import { securityGroupsPolicy, securityGroupsRoutes } from './security-groups.js';
 import { serverActionsPolicy, serverActionsRoutes } from './server-actions.js';
@@ -17,12 +18,12 @@ import { metadataRoutes, type MetadataSigner } from './metadata.js';
 
 export const computePolicyDefaults: Record<string, string> = {
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
-  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
-    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c),
   ];
 }
