@@ -33,6 +33,8 @@ import { builtinNetwork } from './network/builtin-network.js';
 import { startConductor } from './service/conductor.js';
 import type { ComputeContext } from './service/context.js';
 import { seedDefaultFlavors } from './service/flavors.js';
+import { ConsoleTokens } from './consoles/tokens.js';
+import { attachVncProxy } from './consoles/vnc-proxy.js';
 
 export interface ComputeServiceModule extends ServiceModule {
   context: ComputeContext;
@@ -51,8 +53,9 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
     await migrateToLatest(database.db, computeMigrations, database.schema);
     const c: ComputeContext = {
       db: database.db, kind: database.kind, config: cfg, logger: logger.child({ service: 'compute' }), bus: deps.bus,
-      identity: deps.identity, image, placement, network: builtinNetwork(database.db, database.kind),
+      identity: deps.identity, image, placement, network: builtinNetwork(database.db, database.kind), consoles: new ConsoleTokens(),
     };
+    const localHosts = new Set<string>();
     await seedDefaultFlavors(c);
     const signer = new MetadataSigner(join(cfg.dataDir, 'compute', 'metadata-secret'));
     let listener: FastifyInstance | undefined;
@@ -73,6 +76,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
           reply.header('x-compute-request-id', String(req.id));
         });
         registerRoutes(app, computeRoutes(c, signer), routeDeps);
+        attachVncProxy(app.server, c, c.consoles, c.logger, localHosts);
         listener = app;
       },
       async start() {
@@ -86,6 +90,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
         const apiHost = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
         const metadataUrl = (uuid: string) => `http://${apiHost}:${port}/nubo-metadata/${signer.sign(uuid)}`;
         for (const host of hosts) {
+          localHosts.add(host);
           const stateDir = join(cfg.dataDir, 'compute', host);
           const driver = await createDriver(kind, cfg.compute, { stateDir, cacheDir: join(cfg.dataDir, 'cache'), logger });
           const images = kind === 'fake' ? undefined : new ImageCache(join(cfg.dataDir, 'compute', '_base'), image);

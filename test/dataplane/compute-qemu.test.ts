@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { WebSocket } from 'ws';
 import { join } from 'node:path';
 import { buildTinyGuest } from '../../src/image/tiny-guest/builder.js';
 import { registerTinyGuest } from '../../src/image/tiny-guest/register.js';
@@ -29,7 +30,8 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
   let machineId: string;
   const nova = (method: string, path: string, body?: unknown) => tc.request(method, path, { token, body, service: 'compute' });
   const compute = () => tc.cloud.modules.find((m) => m.name === 'compute') as ComputeServiceModule;
-  const guestsDir = () => join(tc.dataDir, 'compute', 'dp1', 'guests');
+  const guestsDir = (host = 'dp1') => join(tc.dataDir, 'compute', host, 'guests');
+  const hostOf = async (id: string) => (await nova('GET', `/v2.1/servers/${id}`)).body.server['OS-EXT-SRV-ATTR:host'] as string;
 
   async function waitStatus(id: string, status: string, timeoutMs = BOOT_MS): Promise<any> {
     const deadline = Date.now() + timeoutMs;
@@ -57,8 +59,8 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
     const row = await compute().context.db.selectFrom('instance').select('driver_info').where('uuid', '=', id).executeTakeFirstOrThrow();
     return Number(JSON.parse(row.driver_info).ssh_port);
   };
-  const qemuPid = (id: string) => {
-    try { return Number(readFileSync(join(guestsDir(), id, 'qemu.pid'), 'utf8').trim()); } catch { return 0; }
+  const qemuPid = (id: string, host = 'dp1') => {
+    try { return Number(readFileSync(join(guestsDir(host), id, 'qemu.pid'), 'utf8').trim()); } catch { return 0; }
   };
 
   before(async () => {
@@ -69,7 +71,7 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
     assert.equal(kg.code, 0, kg.stderr);
     const build = await buildTinyGuest({ cacheDir: join(CACHE, 'tiny-guest') });
     // a short data dir: QEMU's unix sockets live under it (108-byte limit)
-    tc = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute: { driver: 'qemu', host: 'dp1' }, dataDir: mkdtempSync('/tmp/nubo-dp-') });
+    tc = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute: { driver: 'qemu', host: 'dp1', localHosts: 2 }, dataDir: mkdtempSync('/tmp/nubo-dp-') });
     token = await tc.adminToken();
     const reg = await registerTinyGuest(build, { cloudsYaml: tc.cloud.cloudsYamlPath, cloud: 'nubo' }, { out: { write: () => true } as never });
     machineId = reg.images.machine.id;
@@ -101,8 +103,50 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
     t.diagnostic(`create→ACTIVE ${(active / 1000).toFixed(1)}s, →READY ${(ready / 1000).toFixed(1)}s, →SSH ${(ssh / 1000).toFixed(1)}s`);
   });
 
+  it('serves a VNC console through the websocket proxy (the RFB greeting of QEMU arrives)', async () => {
+    const r = await tc.request('POST', `/v2.1/servers/${first}/remote-consoles`, { token, service: 'compute', headers: { 'openstack-api-version': 'compute 2.6' }, body: { remote_console: { protocol: 'vnc', type: 'novnc' } } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const url = new URL(r.body.remote_console.url);
+    const path = decodeURIComponent(url.searchParams.get('path')!);
+    const ws = new WebSocket(`ws://${url.host}/${path}`, ['binary']);
+    const greeting = await new Promise<string>((resolve, reject) => {
+      ws.on('message', (d: Buffer) => resolve(d.toString('latin1')));
+      ws.on('error', reject);
+      setTimeout(() => reject(new Error('no RFB greeting in 10 s')), 10_000);
+    });
+    ws.close();
+    assert.match(greeting, /^RFB 003\.00\d\n/);
+    const bad = new WebSocket(`ws://${url.host}/vnc-proxy?token=nope`, ['binary']);
+    const refused = await new Promise<boolean>((resolve) => { bad.on('error', () => resolve(true)); bad.on('open', () => resolve(false)); });
+    assert.ok(refused, 'a wrong token is refused');
+  });
+
+  it('live-migrates the running guest to the second host: it keeps running (uptime grows) and answers SSH there', async (t) => {
+    const before = Number((await sshRun(key, await sshPort(first), 'cat /proc/uptime')).split(' ')[0]);
+    const t0 = performance.now();
+    const r = await nova('POST', `/v2.1/servers/${first}/action`, { 'os-migrateLive': { host: 'dp1-2', block_migration: false } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const deadline = Date.now() + 120_000;
+    while ((await hostOf(first)) !== 'dp1-2') {
+      assert.ok(Date.now() < deadline, 'migrated within 120 s');
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const s = await waitStatus(first, 'ACTIVE', 30_000);
+    const ms = performance.now() - t0;
+    assert.equal(s['OS-EXT-STS:power_state'], 1);
+    assert.ok(procAlive(qemuPid(first, 'dp1-2')), 'qemu runs on the new host');
+    assert.ok(!existsSync(join(guestsDir('dp1'), first)), 'nothing left on the old host');
+    const after = Number((await sshRun(key, await sshPort(first), 'cat /proc/uptime')).split(' ')[0]);
+    assert.ok(after > before, `uptime ${before} -> ${after}: the guest did not reboot`);
+    const out = await consoleUntil(first, /tinyos: READY/);
+    assert.equal((out.match(/tinyos: READY/g) ?? []).length, 1, 'no second boot in the console log');
+    const mig = await tc.request('GET', `/v2.1/os-migrations?instance_uuid=${first}`, { token, service: 'compute' });
+    assert.equal(mig.body.migrations[0].status, 'completed');
+    t.diagnostic(`live migration dp1 -> dp1-2 through the API: ${(ms / 1000).toFixed(1)} s; guest uptime ${before} -> ${after}`);
+  });
+
   it('stops (qemu exits) and starts again; reboots', async () => {
-    const pid = qemuPid(first);
+    const pid = qemuPid(first, 'dp1-2');
     assert.ok(procAlive(pid));
     assert.equal((await nova('POST', `/v2.1/servers/${first}/action`, { 'os-stop': null })).status, 202);
     const stopped = await waitStatus(first, 'SHUTOFF', 120_000);
@@ -139,26 +183,28 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
   });
 
   it('a restart of the cloud keeps guests running and reconciles them (the server stays ACTIVE, SSH still works)', async () => {
-    const pid = qemuPid(first);
+    const pid = qemuPid(first, 'dp1-2');
     const dataDir = tc.dataDir;
     await tc.stop();
     assert.ok(procAlive(pid), 'the guest outlives the cloud process');
-    tc = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute: { driver: 'qemu', host: 'dp1' }, dataDir });
+    tc = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute: { driver: 'qemu', host: 'dp1', localHosts: 2 }, dataDir });
     token = await tc.adminToken();
     const s = await waitStatus(first, 'ACTIVE', 30_000);
     assert.equal(s['OS-EXT-STS:power_state'], 1);
-    assert.equal(qemuPid(first), pid, 'the same qemu process');
+    assert.equal(qemuPid(first, 'dp1-2'), pid, 'the same qemu process');
     assert.match(await sshRun(key, await sshPort(first), 'hostname'), /dp-vm1/);
   });
 
   it('deletes leave no qemu process, guest directory or config drive', async () => {
-    const pids = [qemuPid(first), qemuPid(second)];
+    const pids = [qemuPid(first, await hostOf(first)), qemuPid(second, await hostOf(second))];
     for (const id of [first, second]) assert.equal((await nova('DELETE', `/v2.1/servers/${id}`)).status, 204);
     for (const id of [first, second]) await waitStatus(id, 'DELETED', 60_000);
     for (const pid of pids) assert.ok(!procAlive(pid), `qemu ${pid} is gone`);
-    const left = existsSync(guestsDir()) ? readdirSync(guestsDir()).filter((f) => !f.startsWith('.')) : [];
-    assert.deepEqual(left, []);
-    const drives = join(tc.dataDir, 'compute', 'dp1', 'config-drives');
-    assert.deepEqual(existsSync(drives) ? readdirSync(drives) : [], []);
+    for (const host of ['dp1', 'dp1-2']) {
+      const left = existsSync(guestsDir(host)) ? readdirSync(guestsDir(host)).filter((f) => !f.startsWith('.')) : [];
+      assert.deepEqual(left, [], host);
+      const drives = join(tc.dataDir, 'compute', host, 'config-drives');
+      assert.deepEqual(existsSync(drives) ? readdirSync(drives) : [], [], host);
+    }
   });
 });

@@ -182,7 +182,9 @@ describe('qemu compute driver runs the tiny guest (dataplane)', { skip }, () => 
     // an agent restart: a new driver finds the guest, its state and its port from the directory
     const again = createQemuDriver({ stateDir, cacheDir: CACHE });
     assert.deepEqual(await again.listGuests(), [uuid]);
-    assert.deepEqual(await again.info(uuid), { powerState: 'running', sshPort: g.sshPort });
+    const seen = await again.info(uuid);
+    assert.deepEqual([seen.powerState, seen.sshPort], ['running', g.sshPort]);
+    assert.ok(seen.vncSocket && existsSync(seen.vncSocket), 'the VNC socket is there');
     await again.close();
     t.diagnostic(`boot-to-READY ${(readyMs / 1000).toFixed(1)}s, boot-to-SSH ${(sshMs / 1000).toFixed(1)}s (uptime in guest: ${up.trim()})`);
   });

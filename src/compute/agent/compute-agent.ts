@@ -101,7 +101,7 @@ export class ComputeAgent {
   }
 
   private guestValues(info: GuestInfo, row: InstanceRow): Partial<InstanceRow> {
-    const driverInfo = { ...fromJson<Record<string, unknown>>(row.driver_info, {}), ssh_port: info.sshPort, vnc_port: info.vncPort };
+    const driverInfo = { ...fromJson<Record<string, unknown>>(row.driver_info, {}), ssh_port: info.sshPort, vnc_socket: info.vncSocket };
     return { power_state: powerStateOf(info.powerState), driver_info: toJson(driverInfo) };
   }
 

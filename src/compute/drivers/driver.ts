@@ -56,7 +56,8 @@ export interface GuestInfo {
   powerState: PowerState;
   /** host port forwarded to the guest's port 22 (user-mode networking), for SSH in tests and tools */
   sshPort?: number;
-  vncPort?: number;
+  /** where the guest's VNC server listens on this host (a unix socket) */
+  vncSocket?: string;
 }
 
 export interface ComputeDriver {

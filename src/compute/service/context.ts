@@ -8,6 +8,7 @@ import type { ImageClient } from '../../image/client.js';
 import type { PlacementClient } from '../../placement/client.js';
 import type { ComputeDB } from '../db/schema.js';
 import type { NetworkApi } from '../network/network-api.js';
+import type { ConsoleTokens } from '../consoles/tokens.js';
 
 /** What the compute service's logic works with; built once by the module. */
 export interface ComputeContext {
@@ -20,6 +21,8 @@ export interface ComputeContext {
   image: ImageClient;
   placement: PlacementClient;
   network: NetworkApi;
+  /** Console access tokens (remote consoles and the VNC websocket proxy). */
+  consoles: ConsoleTokens;
 }
 
 /** Who is asking (Nova's RequestContext). */

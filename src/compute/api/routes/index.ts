@@ -14,16 +14,18 @@ import { serverResourcesPolicy, serverResourcesRoutes } from './server-resources
 import { serversPolicy, serversRoutes } from './servers.js';
 import { usagePolicy, usageRoutes } from './usage.js';
 import { versionRoutes } from './versions.js';
+import { consolesPolicy, consolesRoutes } from './consoles.js';
 import { metadataRoutes, type MetadataSigner } from './metadata.js';
 
 export const computePolicyDefaults: Record<string, string> = {
+  ...consolesPolicy,
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
   ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
-    ...versionRoutes(), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
+    ...versionRoutes(), ...consolesRoutes(c), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
     ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c),
   ];
 }

@@ -4,6 +4,7 @@ import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { InstanceRow } from '../../db/schema.js';
 import { callAgent, castAgent, castConductor } from '../../rpc/topics.js';
 import { recordMigration } from '../../service/live-migration.js';
+import { getVncConsoleAction } from './consoles.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
@@ -43,6 +44,7 @@ const ACTION_RULES: Record<string, [string, string]> = {
   unshelve: [`${P}os-shelve:unshelve`, 'rule:project_member_or_admin'],
   trigger_crash_dump: [`${P}servers:trigger_crash_dump`, 'rule:project_member_or_admin'],
   'os-migrateLive': [`${P}os-migrate-server:migrate_live`, 'rule:admin_api'],
+  'os-getVNCConsole': [`${P}os-remote-consoles`, 'rule:project_member_or_admin'],
   migrate: [`${P}os-migrate-server:migrate`, 'rule:admin_api'],
 };
 export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
@@ -269,6 +271,7 @@ const ACTIONS: Record<string, Handler> = {
     });
     await castConductor(c.bus, 'live_migrate_instance', { uuid: row.uuid, host, migrationId, requestId: caller.requestId }, caller.requestId);
   },
+  'os-getVNCConsole': getVncConsoleAction,
   async migrate(_c, _ctx, row) {
     throw conflict(`Cold migration of instance ${row.uuid} is not supported yet (live migration is: os-migrateLive)`);
   },

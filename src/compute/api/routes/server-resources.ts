@@ -1,7 +1,7 @@
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
-import type { ComputeContext } from '../../service/context.js';
+import { fromJson, type ComputeContext } from '../../service/context.js';
 import { effectiveLimits, overQuota } from '../../service/quotas.js';
 import { checkLock } from '../../service/servers.js';
 import { at, callerOf, isObj, novaMicroTime } from '../common.js';
@@ -52,7 +52,7 @@ async function readMeta(c: ComputeContext, uuid: string): Promise<Meta> {
 async function writeMeta(c: ComputeContext, ctx: RequestCtx, meta: Meta, replace: boolean): Promise<Meta> {
   const row = serverOf(ctx);
   checkLock(row, callerOf(ctx));
-  if (row.task_state === 'deleting' || row.vm_state === 'building' && false) throw conflict(`Cannot change metadata of instance ${row.uuid} while it is being deleted`);
+  if (row.task_state === 'deleting') throw conflict(`Cannot change metadata of instance ${row.uuid} while it is being deleted`);
   const current = replace ? {} : await readMeta(c, row.uuid);
   const next = { ...current, ...meta };
   const limits = await effectiveLimits(c.db, row.project_id);
@@ -180,8 +180,22 @@ export function serverResourcesRoutes(c: ComputeContext): Route[] {
       })),
     })),
     r('GET', '/diagnostics', 'os-server-diagnostics', async (ctx) => {
+      // What the database knows of the guest (flavor, interfaces, disks, state); the 2.48
+      // form. Per-device counters are not collected yet, so their lists are empty.
       const row = serverOf(ctx);
-      return { state: row.power_state === 1 ? 'running' : 'shutdown', driver: 'nubo', hypervisor_os: 'linux', uptime: 0, num_cpus: 1, num_disks: 1, num_nics: 1, memory_details: { maximum: 0, used: 0 }, cpu_details: [], nic_details: [], disk_details: [], config_drive: !!row.config_drive };
+      if (row.vm_state === 'building' || !row.host) throw conflict(`Instance ${row.uuid} is not ready yet`);
+      const f = fromJson<{ vcpus: number; memory_mb: number }>(row.flavor, { vcpus: 0, memory_mb: 0 });
+      const nics = fromJson<{ mac: string }[]>(row.network_info, []);
+      const states: Record<number, string> = { 0: 'pending', 1: 'running', 3: 'paused', 4: 'shutdown', 6: 'crashed', 7: 'suspended' };
+      const up = row.power_state === 1 && row.launched_at ? Math.max(0, Math.floor((Date.now() - Date.parse(row.launched_at)) / 1000)) : null;
+      const driver = (await c.db.selectFrom('compute_node').select('hypervisor_type').where('hypervisor_hostname', '=', row.node ?? '').executeTakeFirst())?.hypervisor_type ?? 'unknown';
+      return {
+        state: states[row.power_state] ?? 'pending', // Nova's schema knows driver names, not ours: like Nova's own fake driver, answer 'libvirt'
+        driver: 'libvirt', hypervisor: driver.toLowerCase(), hypervisor_os: 'linux', uptime: up,
+        num_cpus: f.vcpus, num_disks: row.config_drive ? 2 : 1, num_nics: nics.length, memory_details: { maximum: f.memory_mb, used: 0 },
+        cpu_details: [], nic_details: nics.map((n) => ({ mac_address: n.mac, rx_octets: null, rx_errors: null, rx_drop: null, rx_packets: null, rx_rate: null, tx_octets: null, tx_errors: null, tx_drop: null, tx_packets: null, tx_rate: null })),
+        disk_details: [], config_drive: !!row.config_drive,
+      };
     }),
   ];
 }

@@ -12,6 +12,10 @@ export interface LaunchOptions {
   forwarder?: string;
   /** restore from this file (resume after suspend) */
   incoming?: string;
+  /** wait for a live migration (`-incoming defer`; the caller sends QMP migrate-incoming) */
+  incomingDefer?: boolean;
+  /** the root disk when it is not <dir>/disk (an incoming migration uses the source's file) */
+  diskPath?: string;
 }
 
 /** QEMU's option parser splits on commas; a literal comma is written twice. */
@@ -26,6 +30,8 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
     ...(o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=32']),
     '-M', 'pc', '-m', String(spec.memoryMb), '-smp', String(Math.max(1, spec.vcpus)),
     '-nodefaults', '-no-user-config', '-display', 'none',
+    // a VGA screen served over VNC on a unix socket (remote consoles); the serial console stays the log
+    '-vga', 'std', '-vnc', `unix:${p.vnc}`,
     '-daemonize', '-pidfile', p.pid,
     '-qmp', `unix:${p.qmp},server=on,wait=off`,
     // the serial console: an interactive socket whose output is also appended to a log
@@ -44,7 +50,7 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
     a.push('-append', cmd.join(' '));
   }
   // root disk first, so it is /dev/vda; the config drive after it
-  if (spec.root) a.push('-drive', `file=${q(p.disk)},format=qcow2,if=none,id=root,cache=writeback`, '-device', 'virtio-blk-pci,drive=root');
+  if (spec.root) a.push('-drive', `file=${q(o.diskPath ?? p.disk)},format=qcow2,if=none,id=root,cache=writeback`, '-device', 'virtio-blk-pci,drive=root');
   if (spec.configDrive) a.push('-drive', `file=${q(spec.configDrive)},format=raw,if=none,id=cd0,readonly=on`, '-device', 'virtio-blk-pci,drive=cd0');
   let sshForwarded = false;
   spec.vifs.forEach((v, i) => {
@@ -61,6 +67,7 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
     }
   });
   if (o.incoming) a.push('-incoming', `exec:cat ${shellQuote(o.incoming)}`);
+  else if (o.incomingDefer) a.push('-incoming', 'defer');
   return a;
 }
 

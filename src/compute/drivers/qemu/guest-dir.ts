@@ -13,6 +13,8 @@ export interface GuestPaths {
   console: string;
   serial: string;
   qmp: string;
+  /** the VNC server (a unix socket; the console proxy connects to it) */
+  vnc: string;
   pid: string;
   spec: string;
   runtime: string;
@@ -24,13 +26,31 @@ export function guestPaths(stateDir: string, uuid: string): GuestPaths {
   const dir = join(stateDir, uuid);
   return {
     dir, disk: join(dir, 'disk'), console: join(dir, 'console.log'), serial: join(dir, 'serial.sock'),
-    qmp: join(dir, 'qmp.sock'), pid: join(dir, 'qemu.pid'), spec: join(dir, 'spec.json'),
+    qmp: join(dir, 'qmp.sock'), vnc: join(dir, 'vnc.sock'), pid: join(dir, 'qemu.pid'), spec: join(dir, 'spec.json'),
     runtime: join(dir, 'runtime.json'), state: join(dir, 'state'),
   };
 }
 
-/** What survives an agent restart besides the spec: the forwarded SSH port, the accelerator. */
-export interface Runtime { sshPort?: number; accel?: 'kvm' | 'tcg' }
+/** What survives an agent restart besides the spec: the forwarded SSH port, the accelerator,
+ *  where the root disk is when it is not <dir>/disk, and an unfinished incoming migration. */
+export interface Runtime {
+  sshPort?: number;
+  accel?: 'kvm' | 'tcg';
+  /** the root disk's file when it is not `disk` in the guest directory (the source's file while a
+   *  migration comes in; or kept in place when it could not be renamed across filesystems) */
+  diskPath?: string;
+  incoming?: IncomingMigration;
+}
+
+/** A live migration this host is receiving (between prepareIncoming and finish/abort). */
+export interface IncomingMigration {
+  /** what the source streams to (tcp:host:port) */
+  uri: string;
+  /** the source guest's disk (in the source's guest directory, on shared storage) */
+  sourceDisk: string;
+  /** bytes of the source's console log copied at prepare time; finish appends the rest */
+  consoleOffset: number;
+}
 
 function writeJson(path: string, v: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(v, null, 2) + '\n');

@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { cpus, networkInterfaces, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { detectAccel } from '../../../core/host/accel.js';
 import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type LocalImage, type MigrationSource, type PowerState } from '../driver.js';
-import { qemuArgs, shellQuote } from './cmdline.js';
+import { qemuArgs, shellQuote, type LaunchOptions } from './cmdline.js';
 import { createOverlay, flattenToQcow2 } from './disk.js';
-import { guestPaths, loadRuntime, loadSpec, saveRuntime, saveSpec, type GuestPaths } from './guest-dir.js';
+import { guestPaths, loadRuntime, loadSpec, saveRuntime, saveSpec, type GuestPaths, type Runtime } from './guest-dir.js';
 import { installForwarder } from './metadata-forward.js';
 import { freePort, pidAlive, portFree, readPid, runDaemonizing, runTool, sleep, waitGone } from './proc.js';
+import { awaitIncoming, streamOut, type MigrateInfo } from './migration.js';
 import { QmpClient, qmpExecute } from './qmp.js';
 
 /**
@@ -29,6 +30,8 @@ export interface QemuDriverOptions {
   /** Skip the accelerator probe (otherwise detectAccel decides, verdict cached in cacheDir). */
   accel?: 'kvm' | 'tcg';
   cacheDir?: string;
+  /** The address an incoming live migration listens on (default 127.0.0.1: both agents on one machine). */
+  migrationAddress?: string;
 }
 
 const QEMU = 'qemu-system-x86_64';
@@ -105,6 +108,10 @@ export class QemuDriver implements ComputeDriver {
       const p = this.paths(uuid);
       if (!existsSync(p.dir)) return;
       await this.hardStop(p);
+      // a disk kept outside the directory is this guest's own, except the source's disk of a
+      // migration that has not come in yet
+      const rt = loadRuntime(p);
+      if (rt.diskPath && !rt.incoming) rmSync(rt.diskPath, { force: true });
       rmSync(p.dir, { recursive: true, force: true });
       this.log.info({ uuid }, 'qemu guest destroyed');
     });
@@ -215,7 +222,7 @@ export class QemuDriver implements ComputeDriver {
     } else {
       powerState = existsSync(p.state) ? 'suspended' : 'shutdown';
     }
-    return { powerState, ...(rt.sshPort ? { sshPort: rt.sshPort } : {}) };
+    return { powerState, ...(rt.sshPort ? { sshPort: rt.sshPort } : {}), ...(powerState === 'running' || powerState === 'paused' ? { vncSocket: p.vnc } : {}) };
   }
 
   async listGuests(): Promise<string[]> {
@@ -240,13 +247,14 @@ export class QemuDriver implements ComputeDriver {
   snapshot(uuid: string, destDir: string): Promise<LocalImage> {
     return this.locked(uuid, async () => {
       const p = this.existing(uuid);
-      if (!existsSync(p.disk)) throw new Error(`guest ${uuid} has no root disk to snapshot`);
+      const disk = this.diskOf(p);
+      if (!existsSync(disk)) throw new Error(`guest ${uuid} has no root disk to snapshot`);
       mkdirSync(destDir, { recursive: true });
       const dest = join(resolve(destDir), `${uuid}-${Date.now()}.qcow2`);
       const wasRunning = pidAlive(readPid(p.pid), p.dir) && (await this.status(p).catch(() => '')) === 'running';
       if (wasRunning) await qmpExecute(p.qmp, 'stop');
       try {
-        await flattenToQcow2(p.disk, dest);
+        await flattenToQcow2(disk, dest);
       } finally {
         if (wasRunning) await qmpExecute(p.qmp, 'cont');
       }
@@ -254,12 +262,175 @@ export class QemuDriver implements ComputeDriver {
     });
   }
 
-  // Live migration: being written (placeholders so the tree builds).
-  async prepareIncoming(): Promise<{ uri: string }> { throw new Error('live migration is not implemented in the qemu driver yet'); }
-  async migrateOut(): Promise<void> { throw new Error('live migration is not implemented in the qemu driver yet'); }
-  async finishIncoming(): Promise<GuestInfo> { throw new Error('live migration is not implemented in the qemu driver yet'); }
-  async abortIncoming(): Promise<void> {}
-  async migrationSource(): Promise<MigrationSource> { throw new Error('live migration is not implemented in the qemu driver yet'); }
+  // --- live migration over shared storage
+  //
+  // Destination: prepareIncoming starts the same machine (same command-line builder) paused with
+  // `-incoming defer` on the SOURCE's disk file, then QMP migrate-incoming tcp:<addr>:0 (the kernel
+  // picks the port, so no race) and query-migrate tells the port. Both qemus have the disk open;
+  // QEMU's defaults handle that: an incoming qemu keeps its images inactive and takes no write
+  // lock until the source has flushed and released them at the switch-over.
+  // Source: migrateOut runs QMP migrate, waits for `completed`, quits its qemu and removes its
+  // directory except the disk and the console log (the destination takes those over).
+  // Destination: finishIncoming waits for the state, resumes the guest if it is paused, renames
+  // the disk into its own directory (the running qemu keeps its open file) and appends the source's
+  // console log to its own.
+
+  /** Destination: a paused qemu waiting for the guest's state, on the source's disk file. */
+  prepareIncoming(spec: InstanceSpec, source: MigrationSource): Promise<{ uri: string }> {
+    return this.locked(spec.uuid, async () => {
+      const p = this.paths(spec.uuid);
+      const src = resolve(source.diskPath);
+      if (src === p.disk) throw new Error(`guest ${spec.uuid}: the migration source is this host's own guest directory`);
+      let rt = loadRuntime(p);
+      if (existsSync(p.spec) && !rt.incoming) throw new Error(`guest ${spec.uuid} is already on this host`);
+      if (existsSync(p.disk)) throw new Error(`guest ${spec.uuid}: ${p.disk} exists (a disk this host must not overwrite)`);
+      if (!(rt.incoming && pidAlive(readPid(p.pid), p.dir))) {
+        // a fresh start (or a repeat whose qemu died: start over)
+        if (spec.root && !existsSync(src)) throw new Error(`guest ${spec.uuid}: the source's disk ${src} is not visible on this host`);
+        rmSync(p.dir, { recursive: true, force: true });
+        mkdirSync(p.dir, { recursive: true });
+        saveSpec(p, spec);
+        // the console log continues the source's (the rest is appended by finishIncoming)
+        const srcConsole = join(dirname(src), 'console.log');
+        let consoleOffset = 0;
+        if (existsSync(srcConsole)) {
+          copyFileSync(srcConsole, p.console);
+          consoleOffset = statSync(p.console).size;
+        }
+        const incoming = { uri: '', sourceDisk: src, consoleOffset };
+        // marked incoming before qemu runs: abortIncoming then knows this directory is disposable
+        saveRuntime(p, { incoming });
+        try {
+          const accel = await this.accelFor(spec);
+          rt = await this.launch(spec, p, { accel, incomingDefer: true, ...(spec.root ? { diskPath: src } : {}) }, { incoming });
+        } catch (e) {
+          rmSync(p.dir, { recursive: true, force: true });
+          throw e;
+        }
+      }
+      if (rt.incoming!.uri) return { uri: rt.incoming!.uri };
+      const c = await QmpClient.connect(p.qmp);
+      let uri: string;
+      try {
+        let m = await c.execute<MigrateInfo>('query-migrate');
+        if (!m['socket-address']?.length) {
+          const host = this.opts.migrationAddress ?? '127.0.0.1';
+          await c.execute('migrate-incoming', { uri: `tcp:${host.includes(':') ? `[${host}]` : host}:0` });
+          m = await c.execute<MigrateInfo>('query-migrate');
+        }
+        const a = m['socket-address']?.find((x) => x.type === 'inet' && x.port);
+        if (!a) throw new Error(`guest ${spec.uuid}: the incoming qemu reports no listening address (${JSON.stringify(m)})`);
+        uri = `tcp:${a.host!.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+      } finally {
+        c.close();
+      }
+      saveRuntime(p, { ...rt, incoming: { ...rt.incoming!, uri } });
+      this.log.info({ uuid: spec.uuid, uri, sourceDisk: src }, 'qemu guest waits for an incoming migration');
+      return { uri };
+    });
+  }
+
+  /** Source: QMP migrate to `uri`, wait for completion, quit, remove the directory except the disk. */
+  migrateOut(uuid: string, uri: string): Promise<void> {
+    return this.locked(uuid, async () => {
+      const p = this.paths(uuid);
+      if (!existsSync(p.spec)) {
+        // spec.json goes first once migrated: a repeat only finishes the clean-up
+        if (!existsSync(p.dir)) throw new GuestNotFound(uuid);
+        this.cleanupMigratedOut(p);
+        return;
+      }
+      const pid = readPid(p.pid);
+      if (!pidAlive(pid, p.dir)) throw new Error(`guest ${uuid} is not running`);
+      const t0 = Date.now();
+      let done: MigrateInfo = {};
+      const c = await QmpClient.connect(p.qmp);
+      try {
+        done = await streamOut(c, uuid, uri);
+      } finally {
+        c.close();
+      }
+      await this.hardStop(p);
+      rmSync(p.spec, { force: true });
+      this.cleanupMigratedOut(p);
+      this.log.info({
+        uuid, uri, ms: Date.now() - t0, totalTimeMs: done['total-time'], downtimeMs: done.downtime, setupMs: done['setup-time'],
+        transferredBytes: done.ram?.transferred,
+      }, 'qemu guest migrated out');
+    });
+  }
+
+  /** Destination: wait for the state, resume, take the disk (and the console log) over. */
+  finishIncoming(uuid: string, source: MigrationSource): Promise<GuestInfo> {
+    return this.locked(uuid, async () => {
+      const p = this.existing(uuid);
+      const rt = loadRuntime(p);
+      if (!rt.incoming) return this.info(uuid); // finished already
+      const spec = loadSpec(p);
+      const pid = readPid(p.pid);
+      const gone = () => new Error(`incoming migration of ${uuid} failed: the destination qemu has exited (see the source's error)`);
+      if (!pidAlive(pid, p.dir)) throw gone();
+      try {
+        const c = await QmpClient.connect(p.qmp);
+        try {
+          await awaitIncoming(c, uuid);
+        } finally {
+          c.close();
+        }
+      } catch (e) {
+        if (!(await waitGone(pid!, p.dir, 500))) throw e;
+        throw gone();
+      }
+      const src = rt.incoming.sourceDisk || resolve(source.diskPath);
+      let diskPath: string | undefined;
+      if (spec?.root) {
+        if (existsSync(src)) {
+          try {
+            // same filesystem: the running qemu keeps its open file under the new name
+            renameSync(src, p.disk);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+            diskPath = src; // another filesystem: the disk stays where it is, recorded in runtime.json
+          }
+        } else if (!existsSync(p.disk)) {
+          throw new Error(`incoming migration of ${uuid}: the disk ${src} has disappeared`);
+        }
+      }
+      // the console log: the source's lines written since prepareIncoming
+      const srcDir = dirname(src);
+      const srcConsole = join(srcDir, 'console.log');
+      if (srcDir !== p.dir && existsSync(srcConsole)) {
+        const text = readFileSync(srcConsole);
+        if (text.length > rt.incoming.consoleOffset) appendFileSync(p.console, text.subarray(rt.incoming.consoleOffset));
+        rmSync(srcConsole, { force: true });
+      }
+      // the source's guest directory, once empty (the source removed the rest)
+      if (srcDir !== p.dir && basename(srcDir) === uuid) {
+        try { rmdirSync(srcDir); } catch { /* not empty yet: the source's migrateOut removes it */ }
+      }
+      saveRuntime(p, { ...(rt.sshPort ? { sshPort: rt.sshPort } : {}), ...(rt.accel ? { accel: rt.accel } : {}), ...(diskPath ? { diskPath } : {}) });
+      this.log.info({ uuid, disk: diskPath ?? p.disk }, 'qemu guest migrated in');
+      return this.info(uuid);
+    });
+  }
+
+  /** Destination: stop the waiting qemu and remove its directory (the source's disk is not in it). */
+  abortIncoming(uuid: string): Promise<void> {
+    return this.locked(uuid, async () => {
+      const p = this.paths(uuid);
+      if (!existsSync(p.dir)) return;
+      const rt = loadRuntime(p);
+      if (!rt.incoming) throw new Error(`guest ${uuid} is not an incoming migration on this host (finished already?); destroy it instead`);
+      if (existsSync(p.disk)) throw new Error(`guest ${uuid}: its disk has already moved to this host (${p.disk}); not removing it`);
+      await this.hardStop(p);
+      rmSync(p.dir, { recursive: true, force: true });
+      this.log.info({ uuid }, 'incoming migration aborted');
+    });
+  }
+
+  async migrationSource(uuid: string): Promise<MigrationSource> {
+    return { diskPath: this.diskOf(this.existing(uuid)) };
+  }
 
   async close(): Promise<void> {
     // guests keep running: the next agent finds them in stateDir
@@ -277,6 +448,21 @@ export class QemuDriver implements ComputeDriver {
     const p = this.paths(uuid);
     if (!existsSync(p.spec)) throw new GuestNotFound(uuid);
     return p;
+  }
+
+  /** The root disk's file: <dir>/disk unless runtime.json says otherwise. */
+  private diskOf(p: GuestPaths): string {
+    return loadRuntime(p).diskPath ?? p.disk;
+  }
+
+  /** After a migration out: everything but the disk and the console log (the destination takes
+   *  those), then the directory itself once the destination has taken them. */
+  private cleanupMigratedOut(p: GuestPaths): void {
+    if (!existsSync(p.dir)) return;
+    for (const f of readdirSync(p.dir)) {
+      if (f !== basename(p.disk) && f !== basename(p.console)) rmSync(join(p.dir, f), { recursive: true, force: true });
+    }
+    try { rmdirSync(p.dir); } catch { /* the destination has not taken the disk yet */ }
   }
 
   private running(uuid: string): GuestPaths {
@@ -315,29 +501,14 @@ export class QemuDriver implements ComputeDriver {
 
   /** Starts the guest when it is not running: from its state file after a suspend, else a fresh boot. */
   private async start(spec: InstanceSpec, p: GuestPaths): Promise<GuestInfo> {
-    if (pidAlive(readPid(p.pid), p.dir)) return this.info(spec.uuid);
     const rt = loadRuntime(p);
+    // a qemu waiting for a migration (or one that died waiting): only finish/abortIncoming know what to do
+    if (rt.incoming) throw new Error(`guest ${spec.uuid} is an unfinished incoming migration (finishIncoming or abortIncoming it)`);
+    if (pidAlive(readPid(p.pid), p.dir)) return this.info(spec.uuid);
     const incoming = existsSync(p.state) ? p.state : undefined;
     // a saved state must come back under the accelerator it was saved with
     const accel = (incoming && rt.accel) || (await this.accelFor(spec));
-    const wantsSsh = spec.vifs.some((v) => v.kind === 'user');
-    for (let attempt = 0; ; attempt++) {
-      // keep the forwarded SSH port across restarts while it is free
-      const sshPort = !wantsSsh ? undefined
-        : rt.sshPort && attempt === 0 && (await portFree(rt.sshPort)) ? rt.sshPort : await freePort();
-      for (const f of [p.qmp, p.serial, p.pid]) rmSync(f, { force: true });
-      const args = qemuArgs(spec, p, { accel, sshPort, forwarder: this.forwarder, incoming });
-      this.log.debug({ uuid: spec.uuid, args }, 'starting qemu');
-      try {
-        await runDaemonizing(QEMU, args);
-      } catch (e) {
-        // another process took the port between the check and qemu's bind
-        if (sshPort && attempt < 3 && /host forwarding/i.test(String(e))) continue;
-        throw e;
-      }
-      saveRuntime(p, { ...(sshPort ? { sshPort } : {}), accel });
-      break;
-    }
+    await this.launch(spec, p, { accel, ...(incoming ? { incoming } : {}), ...(rt.diskPath ? { diskPath: rt.diskPath } : {}) });
     if (incoming) {
       // the state was saved paused; wait for the load to finish, then run
       for (const deadline = Date.now() + 120_000; ;) {
@@ -351,6 +522,32 @@ export class QemuDriver implements ComputeDriver {
     }
     this.log.info({ uuid: spec.uuid, accel, resumed: Boolean(incoming) }, 'qemu guest started');
     return this.info(spec.uuid);
+  }
+
+  /**
+   * Runs the guest's qemu (daemonized) and records runtime.json: the forwarded SSH port (kept
+   * across restarts while it is free), the accelerator, where the disk is, plus `extra`.
+   */
+  private async launch(spec: InstanceSpec, p: GuestPaths, o: Omit<LaunchOptions, 'sshPort' | 'forwarder'>, extra: Partial<Runtime> = {}): Promise<Runtime> {
+    const rt = loadRuntime(p);
+    const wantsSsh = spec.vifs.some((v) => v.kind === 'user');
+    for (let attempt = 0; ; attempt++) {
+      const sshPort = !wantsSsh ? undefined
+        : rt.sshPort && attempt === 0 && (await portFree(rt.sshPort)) ? rt.sshPort : await freePort();
+      for (const f of [p.qmp, p.serial, p.vnc, p.pid]) rmSync(f, { force: true });
+      const args = qemuArgs(spec, p, { ...o, ...(sshPort ? { sshPort } : {}), forwarder: this.forwarder });
+      this.log.debug({ uuid: spec.uuid, args }, 'starting qemu');
+      try {
+        await runDaemonizing(QEMU, args);
+      } catch (e) {
+        // another process took the port between the check and qemu's bind
+        if (sshPort && attempt < 3 && /host forwarding/i.test(String(e))) continue;
+        throw e;
+      }
+      const next: Runtime = { ...(sshPort ? { sshPort } : {}), accel: o.accel, ...(o.diskPath ? { diskPath: o.diskPath } : {}), ...extra };
+      saveRuntime(p, next);
+      return next;
+    }
   }
 
   /** QMP quit, then SIGKILL. */
