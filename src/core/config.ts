@@ -75,6 +75,8 @@ export interface ComputeConfig {
   ramAllocationRatio: number;
   diskAllocationRatio: number;
   reservedHostMemoryMb: number;
+  /** Nova's ram_weight_multiplier: positive spreads servers over hosts (default 1.0), negative stacks them. */
+  ramWeightMultiplier: number;
   /** Default availability zone of hosts and servers. */
   defaultAvailabilityZone: string;
 }
@@ -143,6 +145,7 @@ export function defaultConfig(): NuboConfig {
       ramAllocationRatio: 1.5,
       diskAllocationRatio: 1,
       reservedHostMemoryMb: 512,
+      ramWeightMultiplier: 1,
       defaultAvailabilityZone: 'nova',
     },
   };

@@ -9,6 +9,10 @@ export interface HostState extends HostCandidate {
   zone: string;
   /** servers already on the host (for affinity and same/different host) */
   instances: Set<string>;
+  /** metadata its aggregates give the host: key → values */
+  aggregateMeta: Map<string, Set<string>>;
+  hypervisorType: string;
+  arch: string;
 }
 
 /** What a server asks of its host. */
@@ -20,7 +24,15 @@ export interface RequestSpec {
   group?: { policy: string; rules: Record<string, unknown>; hosts: string[] };
   sameHost?: string[];
   differentHost?: string[];
+  /** the flavor's extra specs (aggregate_instance_extra_specs:* select hosts) */
+  flavorExtraSpecs?: Record<string, string>;
+  /** image properties that constrain the host (architecture, hypervisor type) */
+  image?: { architecture?: string; hypervisorType?: string };
 }
+
+const AGG_SPEC = 'aggregate_instance_extra_specs:';
+/** A value of an extra spec, as the filter compares it: "<in> a <or> b" forms reduced to a list. */
+const wanted = (v: string) => v.replace(/^<in>\s*/, '').split(/\s*<or>\s*|,/).map((x) => x.trim()).filter(Boolean);
 
 export type Filter = (h: HostState, spec: RequestSpec) => boolean;
 
@@ -37,9 +49,17 @@ export const FILTERS: Record<string, Filter> = {
   },
   SameHostFilter: (h, s) => !s.sameHost?.length || s.sameHost.some((u) => h.instances.has(u)),
   DifferentHostFilter: (h, s) => !s.differentHost?.length || s.differentHost.every((u) => !h.instances.has(u)),
+  AggregateInstanceExtraSpecsFilter: (h, s) => Object.entries(s.flavorExtraSpecs ?? {}).every(([k, v]) => {
+    if (!k.startsWith(AGG_SPEC)) return true;
+    const have = h.aggregateMeta.get(k.slice(AGG_SPEC.length));
+    return !!have && wanted(v).some((x) => have.has(x));
+  }),
+  ImagePropertiesFilter: (h, s) =>
+    (!s.image?.architecture || s.image.architecture === h.arch) &&
+    (!s.image?.hypervisorType || s.image.hypervisorType.toLowerCase() === h.hypervisorType.toLowerCase() || (s.image.hypervisorType === 'kvm' && h.hypervisorType === 'QEMU')),
 };
 
-/** Weight of a host: free RAM (spread, Nova's default ram_weight_multiplier 1.0), soft (anti-)affinity on top. */
+/** Weight of a host: free RAM times the multiplier (Nova's ram_weight_multiplier: 1.0 spreads, negative stacks), soft (anti-)affinity on top. */
 export function weigh(h: HostState, spec: RequestSpec, multiplier = 1): number {
   const freeRam = (h.capacity.MEMORY_MB ?? 0) - (h.used.MEMORY_MB ?? 0);
   let w = multiplier * freeRam;

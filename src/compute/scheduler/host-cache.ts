@@ -7,6 +7,10 @@ export interface HostView {
   disabled: Set<string>;
   /** host → availability zone (from aggregate metadata); absent = default zone */
   zones: Map<string, string>;
+  /** host → metadata key → the values its aggregates give it */
+  aggregateMeta: Map<string, Map<string, Set<string>>>;
+  /** host → hypervisor type and architecture of its node */
+  nodeInfo: Map<string, { hypervisorType: string; arch: string }>;
 }
 
 const TTL_MS = 1000;
@@ -37,15 +41,22 @@ export class HostCache {
   private async load(): Promise<HostView> {
     const { db } = this.c;
     const [nodes, services, zones] = await Promise.all([
-      db.selectFrom('compute_node').select(['uuid', 'host', 'hypervisor_hostname']).execute(),
+      db.selectFrom('compute_node').select(['uuid', 'host', 'hypervisor_hostname', 'hypervisor_type', 'cpu_info']).execute(),
       db.selectFrom('service').select('host').where('binary', '=', 'nova-compute').where((eb) => eb.or([eb('disabled', '=', 1), eb('forced_down', '=', 1)])).execute(),
       db.selectFrom('aggregate_host').innerJoin('aggregate_metadata', 'aggregate_metadata.aggregate_id', 'aggregate_host.aggregate_id')
-        .select(['aggregate_host.host', 'aggregate_metadata.value']).where('aggregate_metadata.key', '=', 'availability_zone').execute(),
+        .select(['aggregate_host.host', 'aggregate_metadata.key', 'aggregate_metadata.value']).execute(),
     ]);
+    const aggregateMeta = new Map<string, Map<string, Set<string>>>();
+    for (const m of zones) {
+      const byKey = aggregateMeta.get(m.host) ?? aggregateMeta.set(m.host, new Map()).get(m.host)!;
+      (byKey.get(m.key) ?? byKey.set(m.key, new Set()).get(m.key)!).add(m.value);
+    }
     const view: HostView = {
       nodes: new Map(nodes.map((n) => [n.uuid, { host: n.host, node: n.hypervisor_hostname }])),
       disabled: new Set(services.map((s) => s.host)),
-      zones: new Map(zones.map((z) => [z.host, z.value])),
+      zones: new Map(zones.filter((z) => z.key === 'availability_zone').map((z) => [z.host, z.value])),
+      aggregateMeta,
+      nodeInfo: new Map(nodes.map((n) => [n.host, { hypervisorType: n.hypervisor_type, arch: String((JSON.parse(n.cpu_info || '{}') as { arch?: string }).arch ?? 'x86_64') }])),
     };
     this.view = view;
     this.at = performance.now();

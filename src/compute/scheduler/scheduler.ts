@@ -41,9 +41,14 @@ export async function selectDestination(c: ComputeContext, spec: RequestSpec, fl
     for (const cand of candidates) {
       const n = view.nodes.get(cand.providerUuid);
       if (!n) continue; // a provider that is not a compute node
-      hosts.push({ ...cand, host: n.host, nodeName: n.node, disabled: view.disabled.has(n.host), zone: view.zones.get(n.host) ?? c.config.compute.defaultAvailabilityZone, instances: instancesOn.get(n.host) ?? new Set() });
+      const info = view.nodeInfo.get(n.host);
+      hosts.push({
+        ...cand, host: n.host, nodeName: n.node, disabled: view.disabled.has(n.host), zone: view.zones.get(n.host) ?? c.config.compute.defaultAvailabilityZone,
+        instances: instancesOn.get(n.host) ?? new Set(), aggregateMeta: view.aggregateMeta.get(n.host) ?? new Map(),
+        hypervisorType: info?.hypervisorType ?? '', arch: info?.arch ?? 'x86_64',
+      });
     }
-    const ranked = rank(hosts, spec);
+    const ranked = rank(hosts, { ...spec, flavorExtraSpecs: flavor.extra_specs }, c.config.compute.ramWeightMultiplier);
     if (ranked.length === 0) throw new NoValidHost('There are not enough hosts available.');
     for (const h of ranked.slice(0, 10)) {
       if (await c.placement.claim(spec.instanceUuid, h.providerUuid, h.allocations, owner)) {

@@ -36,7 +36,7 @@ export async function startConductor(c: ComputeContext, host: string): Promise<S
   return { close: async () => { clearInterval(timer); await sub.close(); } };
 }
 
-async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string }): Promise<RequestSpec> {
+async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string; image_ref: string }): Promise<RequestSpec> {
   const hints = fromJson<Record<string, unknown>>(row.scheduler_hints, {});
   const list = (v: unknown) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
   const spec: RequestSpec = { instanceUuid: row.uuid, sameHost: list(hints.same_host), differentHost: list(hints.different_host) };
@@ -47,6 +47,12 @@ async function requestSpec(c: ComputeContext, row: { uuid: string; availability_
   }
   const group = typeof hints.group === 'string' ? hints.group : undefined;
   if (group) spec.group = await groupMembersHosts(c, group).catch(() => undefined);
+  if (row.image_ref) {
+    const img = await c.image.getImage(row.image_ref, { projectId: null, isAdmin: true });
+    const arch = img?.hw_architecture ?? img?.architecture;
+    const hv = img?.img_hv_type ?? img?.hypervisor_type;
+    spec.image = { ...(typeof arch === 'string' ? { architecture: arch } : {}), ...(typeof hv === 'string' ? { hypervisorType: hv } : {}) };
+  }
   return spec;
 }
 
