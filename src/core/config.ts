@@ -75,6 +75,8 @@ export interface ComputeConfig {
   ramAllocationRatio: number;
   diskAllocationRatio: number;
   reservedHostMemoryMb: number;
+  /** Nova's shelved_offload_time: 0 frees the host at once when a server is shelved; -1 keeps it there (other values act as -1 here). */
+  shelvedOffloadTime: number;
   /** Nova's ram_weight_multiplier: positive spreads servers over hosts (default 1.0), negative stacks them. */
   ramWeightMultiplier: number;
   /** Default availability zone of hosts and servers. */
@@ -146,6 +148,7 @@ export function defaultConfig(): NuboConfig {
       diskAllocationRatio: 1,
       reservedHostMemoryMb: 512,
       ramWeightMultiplier: 1,
+      shelvedOffloadTime: 0,
       defaultAvailabilityZone: 'nova',
     },
   };

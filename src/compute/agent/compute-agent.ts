@@ -9,6 +9,7 @@ import { AGENT_TOPIC } from '../rpc/topics.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
 import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
+import { createSnapshotImage } from '../service/snapshots.js';
 import { flavorOf } from '../service/servers.js';
 import { POWER, powerStateOf, TASK, VM } from '../service/states.js';
 import type { ImageCache } from './image-cache.js';
@@ -201,16 +202,29 @@ export class ComputeAgent {
         await this.snapshot(row, String(a.imageId));
       }, row0State(a)),
       shelve_instance: (a: BusArgs) => this.task(a, 'compute_shelve_instance', async (row) => {
-        // The disk stays on this host: unshelve starts the same guest again.
+        // Nova's shelve: stop the guest and keep its disk as an image; offloading then frees the host.
         await d.powerOff(row.uuid, Number(a.timeoutS ?? 60)).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
-        await this.set(row.uuid, { vm_state: VM.SHELVED, task_state: null, power_state: POWER.SHUTDOWN });
+        await this.set(row.uuid, { power_state: POWER.SHUTDOWN, task_state: TASK.SHELVING_IMAGE_UPLOADING });
+        const image = await createSnapshotImage(this.c, row, `${row.name}-shelved`, row.user_id, { shelved: 'true' });
+        await this.snapshot(row, String(image.id), false);
+        const info = fromJson<Record<string, unknown>>(row.driver_info, {});
+        await this.set(row.uuid, { vm_state: VM.SHELVED, task_state: null, driver_info: toJson({ ...info, shelved_image_id: image.id }) });
+        if (this.c.config.compute.shelvedOffloadTime === 0) await this.offload((await this.row(row.uuid))!);
       }),
-      shelve_offload_instance: (a: BusArgs) => this.task(a, 'compute_shelve_offload_instance', async (row) => {
-        await this.set(row.uuid, { vm_state: VM.SHELVED_OFFLOADED, task_state: null, power_state: POWER.SHUTDOWN });
-      }),
+      shelve_offload_instance: (a: BusArgs) => this.task(a, 'compute_shelve_offload_instance', (row) => this.offload(row)),
       unshelve_instance: (a: BusArgs) => this.task(a, 'compute_unshelve_instance', async (row) => {
-        const info = await d.powerOn(await this.spec(row));
-        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+        const shelved = fromJson<{ shelved_image_id?: string }>(row.driver_info, {}).shelved_image_id;
+        let info: GuestInfo;
+        if (a.fromImage && shelved) {
+          // offloaded: build the guest again from the shelved image, on this (newly chosen) host
+          info = await d.spawn(await this.spec({ ...row, image_ref: shelved }));
+        } else {
+          info = await d.powerOn(await this.spec(row));
+        }
+        const rest = fromJson<Record<string, unknown>>(row.driver_info, {});
+        delete rest.shelved_image_id;
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, { ...row, driver_info: toJson(rest) }) });
+        if (shelved) await this.c.image.deleteImage(shelved, { projectId: row.project_id, isAdmin: false, userId: row.user_id });
       }),
       // live migration (the conductor drives it: service/live-migration.ts)
       migration_source: async (a: BusArgs) => d.migrationSource(String(a.uuid)),
@@ -252,16 +266,17 @@ export class ComputeAgent {
     await this.set(row.uuid, { vm_state: VM.DELETED, task_state: null, power_state: POWER.NOSTATE, deleted: 1, deleted_at: now, terminated_at: now });
   }
 
-  private async snapshot(row: InstanceRow, imageId: string): Promise<void> {
+  /** Copies the guest's disk into a queued image; `release` frees the server (task_state) once the copy is taken. */
+  private async snapshot(row: InstanceRow, imageId: string, release = true): Promise<void> {
     const viewer = { projectId: row.project_id, isAdmin: false, userId: row.user_id };
     const dir = join(this.opts.stateDir, 'snapshots');
     mkdirSync(dir, { recursive: true });
-    await this.set(row.uuid, { task_state: TASK.IMAGE_PENDING_UPLOAD });
+    if (release) await this.set(row.uuid, { task_state: TASK.IMAGE_PENDING_UPLOAD });
     try {
       const file = await this.driver.snapshot(row.uuid, dir);
       // The disk is copied: the server is free again while the copy uploads (so a client that
       // waits for the image to go active finds the server ready for the next action).
-      await this.set(row.uuid, { task_state: null });
+      if (release) await this.set(row.uuid, { task_state: null });
       const { createReadStream } = await import('node:fs');
       try {
         await this.c.image.upload(imageId, createReadStream(file.path), viewer);
@@ -270,9 +285,17 @@ export class ComputeAgent {
       }
     } catch (e) {
       await this.c.image.deleteImage(imageId, viewer);
-      await this.set(row.uuid, { task_state: null });
+      if (release) await this.set(row.uuid, { task_state: null });
       throw e;
     }
+  }
+
+  /** Shelve offload: the guest and its claim leave this host; the shelved image keeps the disk. */
+  private async offload(row: InstanceRow): Promise<void> {
+    await this.driver.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+    rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
+    await this.c.placement.release(row.uuid);
+    await this.set(row.uuid, { vm_state: VM.SHELVED_OFFLOADED, task_state: null, power_state: POWER.SHUTDOWN, host: null, node: null });
   }
 
   // ---- reconciliation and power sync

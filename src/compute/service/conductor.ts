@@ -23,6 +23,9 @@ export async function startConductor(c: ComputeContext, host: string): Promise<S
   }, 10_000);
   timer.unref();
   const sub = await c.bus.serve({ topic: CONDUCTOR_TOPIC }, {
+    unshelve_instance: async (args, ctx) => {
+      await unshelveOffloaded(c, String(args.uuid), String(args.requestId ?? ctx.requestId)).catch((e) => c.logger.error({ err: e, instance: args.uuid }, 'unshelve failed'));
+    },
     live_migrate_instance: async (args, ctx) => {
       await liveMigrate(c, { uuid: String(args.uuid), host: (args.host as string | null) ?? null, migrationId: Number(args.migrationId), requestId: String(args.requestId ?? ctx.requestId) })
         .catch((e) => c.logger.error({ err: e, instance: args.uuid }, 'live migration failed'));
@@ -78,5 +81,21 @@ async function buildOne(c: ComputeContext, uuid: string, requestId: string): Pro
       fault: toJson({ code: 500, message, details: e instanceof NoValidHost ? '' : String((e as Error).stack ?? ''), created: nowIso() }),
     }).where('uuid', '=', uuid).execute();
     await c.placement.release(uuid);
+  }
+}
+
+/** Unshelve of an offloaded server: schedule it again, then its new host builds it from the shelved image. */
+async function unshelveOffloaded(c: ComputeContext, uuid: string, requestId: string): Promise<void> {
+  const row = await c.db.selectFrom('instance').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+  if (!row || row.deleted || row.vm_state !== VM.SHELVED_OFFLOADED) return;
+  try {
+    const sel = await withEvent(c, uuid, requestId, 'conductor_unshelve_instance', null, async () =>
+      selectDestination(c, await requestSpec(c, row), flavorOf(row), { projectId: row.project_id, userId: row.user_id }));
+    await c.db.updateTable('instance').set({ host: sel.host, node: sel.node, task_state: TASK.SPAWNING, updated_at: nowIso() }).where('uuid', '=', uuid).execute();
+    await castAgent(c.bus, sel.host, 'unshelve_instance', { uuid, requestId, fromImage: true }, requestId);
+  } catch (e) {
+    // no room anywhere: the server stays shelved, as Nova leaves it
+    await c.db.updateTable('instance').set({ task_state: null, updated_at: nowIso() }).where('uuid', '=', uuid).execute();
+    c.logger.warn({ instance: uuid, err: e }, 'unshelve found no host');
   }
 }

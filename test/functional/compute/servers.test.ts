@@ -220,3 +220,32 @@ describe('compute: server views by microversion', () => {
     assert.equal((await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member })).headers.get('x-compute-request-id')?.startsWith('req-'), true);
   });
 });
+
+describe('compute: shelve (offload at once, as Nova\'s default shelved_offload_time 0)', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+
+  it('shelves into an image and frees the host; unshelve builds it again and drops the image', async () => {
+    const s = await k.boot(k.a.member, { name: 'shelf' });
+    const act = (body: unknown) => k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body });
+    assert.equal((await act({ shelve: null })).status, 202);
+    const off = await k.waitFor(k.a.member, s.id, 'SHELVED_OFFLOADED');
+    assert.equal(off['OS-EXT-STS:power_state'], 4);
+    const admin = (await k.nova('GET', `/v2.1/servers/${s.id}`)).body.server;
+    assert.equal(admin['OS-EXT-SRV-ATTR:host'], null, 'no host while offloaded');
+    const images = await k.c.request('GET', '/v2/images?name=shelf-shelved', { token: k.a.member, service: 'image' });
+    assert.equal(images.body.images.length, 1);
+    assert.equal(images.body.images[0].status, 'active');
+    const hyp = (await k.nova('GET', '/v2.1/os-hypervisors/statistics')).body.hypervisor_statistics;
+    assert.equal((await act({ unshelve: null })).status, 202);
+    const back = await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal(back['OS-EXT-STS:power_state'], 1);
+    assert.equal((await k.nova('GET', `/v2.1/servers/${s.id}`)).body.server['OS-EXT-SRV-ATTR:host'], 'compute1');
+    assert.equal((await k.nova('GET', '/v2.1/os-hypervisors/statistics')).body.hypervisor_statistics.running_vms, hyp.running_vms + 1);
+    const gone = await k.c.request('GET', '/v2/images?name=shelf-shelved', { token: k.a.member, service: 'image' });
+    assert.equal(gone.body.images.length, 0, 'the shelved image is deleted after unshelve');
+    const actions = (await k.nova('GET', `/v2.1/servers/${s.id}/os-instance-actions`, { token: k.a.member })).body.instanceActions.map((x: any) => x.action);
+    assert.ok(actions.includes('shelve') && actions.includes('unshelve'));
+  });
+});

@@ -5,6 +5,7 @@ import type { InstanceRow } from '../../db/schema.js';
 import { callAgent, castAgent, castConductor } from '../../rpc/topics.js';
 import { recordMigration } from '../../service/live-migration.js';
 import { getVncConsoleAction } from './consoles.js';
+import { createSnapshotImage } from '../../service/snapshots.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
@@ -134,19 +135,8 @@ const ACTIONS: Record<string, Handler> = {
     checkLock(row, caller);
     const from = [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED];
     if (!from.includes(row.vm_state as never) || row.task_state !== null) throw conflict(`Cannot 'createImage' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
-    const base = await c.image.getImage(row.image_ref, { projectId: row.project_id, isAdmin: true });
-    const props: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(base ?? {})) {
-      if (['kernel_id', 'ramdisk_id', 'os_distro', 'os_type', 'architecture', 'os_command_line', 'hw_disk_bus', 'hw_vif_model'].includes(k) || k.startsWith('hw_')) props[k] = v;
-    }
-    const viewer = { projectId: row.project_id, isAdmin: false, userId: caller.userId };
-    const image = await c.image.createImage({
-      name: arg.name, container_format: 'bare', disk_format: 'qcow2', visibility: 'private', ...props,
-      image_type: 'snapshot', instance_uuid: row.uuid, base_image_ref: row.image_ref, owner_user_name: caller.userId,
-      min_disk: flavorOf(row).root_gb, min_ram: Number(base?.min_ram ?? 0),
-      // the caller's metadata wins (as Nova's extra_properties)
-      ...Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)])),
-    } as Record<string, unknown>, viewer).catch((e: HttpError) => {
+    const image = await createSnapshotImage(c, row, arg.name, caller.userId,
+      Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)]))).catch((e: HttpError) => {
       throw e.status === 413 || e.status === 403 ? new HttpError(403, `Quota exceeded for resources: ['images']`) : e;
     });
     await beginTask(c, caller, row, 'createImage', TASK.IMAGE_SNAPSHOT, { vm: from });
@@ -242,7 +232,6 @@ const ACTIONS: Record<string, Handler> = {
     await c.db.updateTable('instance').set({ security_groups: toJson(groups.filter((g) => g !== name)), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
   },
   async shelve(c, ctx, row) {
-    // Shelving keeps the server's disk on its host in this build (shelve_offload_time < 0 in Nova's terms).
     await beginTask(c, callerOf(ctx), row, 'shelve', TASK.SHELVING, { vm: [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED] });
     await cast(c, ctx, row, 'shelve_instance');
   },
@@ -251,8 +240,11 @@ const ACTIONS: Record<string, Handler> = {
     await cast(c, ctx, row, 'shelve_offload_instance');
   },
   async unshelve(c, ctx, row) {
-    await beginTask(c, callerOf(ctx), row, 'unshelve', TASK.UNSHELVING, { vm: [VM.SHELVED, VM.SHELVED_OFFLOADED] });
-    await cast(c, ctx, row, 'unshelve_instance');
+    const caller = callerOf(ctx);
+    await beginTask(c, caller, row, 'unshelve', TASK.UNSHELVING, { vm: [VM.SHELVED, VM.SHELVED_OFFLOADED] });
+    // an offloaded server has no host: the conductor schedules it again
+    if (row.vm_state === VM.SHELVED_OFFLOADED) await castConductor(c.bus, 'unshelve_instance', { uuid: row.uuid, requestId: caller.requestId }, caller.requestId);
+    else await cast(c, ctx, row, 'unshelve_instance');
   },
   async 'os-migrateLive'(c, ctx, row, arg) {
     if (!isObj(arg) || !('host' in arg)) throw badRequest("Invalid input for field/attribute os-migrateLive. 'host' is a required property");
