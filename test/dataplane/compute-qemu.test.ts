@@ -161,6 +161,16 @@ describe('compute API with the qemu driver boots the tiny guest (dataplane)', { 
     await sshRun(key, await sshPort(first), 'true');
   });
 
+  it('rescues: the rescue image boots with the server\'s disk as the second disk; unrescue boots the server\'s own disk', async () => {
+    assert.equal((await nova('POST', `/v2.1/servers/${first}/action`, { rescue: null })).status, 200);
+    await waitStatus(first, 'RESCUE');
+    await consoleUntil(first, /tinyos: READY/, 4);
+    assert.match(await sshRun(key, await sshPort(first), 'ls /sys/block'), /vdb/);
+    assert.equal((await nova('POST', `/v2.1/servers/${first}/action`, { unrescue: null })).status, 202);
+    await waitStatus(first, 'ACTIVE');
+    await consoleUntil(first, /tinyos: READY/, 5);
+  });
+
   let second = '';
   it('snapshots to an image that boots a second server', async () => {
     const r = await tc.request('POST', `/v2.1/servers/${first}/action`, { token, service: 'compute', body: { createImage: { name: 'dp-snap' } }, headers: { 'openstack-api-version': 'compute 2.45' } });

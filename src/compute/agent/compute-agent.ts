@@ -226,6 +226,20 @@ export class ComputeAgent {
         await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, { ...row, driver_info: toJson(rest) }) });
         if (shelved) await this.c.image.deleteImage(shelved, { projectId: row.project_id, isAdmin: false, userId: row.user_id });
       }),
+      rescue_instance: (a: BusArgs) => this.task(a, 'compute_rescue_instance', async (row) => {
+        const spec = await this.spec(row);
+        const ref = typeof a.imageRef === 'string' ? a.imageRef : row.image_ref;
+        // the rescue image (the server's own by default), fetched like a boot image
+        const image = this.opts.images && ref
+          ? (await this.spec({ ...row, image_ref: ref })).root ?? { path: '', format: 'raw' as const }
+          : { path: '', format: 'raw' as const };
+        const info = await d.rescue(spec, image);
+        await this.set(row.uuid, { vm_state: VM.RESCUED, task_state: null, ...this.guestValues(info, row) });
+      }, row0State(a)),
+      unrescue_instance: (a: BusArgs) => this.task(a, 'compute_unrescue_instance', async (row) => {
+        const info = await d.unrescue(await this.spec(row));
+        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, row) });
+      }),
       // live migration (the conductor drives it: service/live-migration.ts)
       migration_source: async (a: BusArgs) => d.migrationSource(String(a.uuid)),
       pre_live_migration: async (a: BusArgs) => {

@@ -47,6 +47,8 @@ export interface InstanceSpec {
   cmdline?: string;
   /** ISO 9660 config drive (label config-2), when requested. */
   configDrive?: string;
+  /** More disks after the root (rescue attaches the server's own disk here). */
+  extraDisks?: string[];
   vifs: Vif[];
   /** Guest reaches the metadata service at 169.254.169.254:80 through this host URL (user-mode networking). */
   metadataUrl?: string;
@@ -82,6 +84,9 @@ export interface ComputeDriver {
   listGuests(): Promise<string[]>;
   /** The console log; the last `lines` lines when given. */
   consoleOutput(uuid: string, lines?: number): Promise<string>;
+  /** Boots the guest from `image` with its own disk attached second (Nova's rescue); unrescue boots its disk again. */
+  rescue(spec: InstanceSpec, image: LocalImage): Promise<GuestInfo>;
+  unrescue(spec: InstanceSpec): Promise<GuestInfo>;
   /** A standalone copy of the root disk (qcow2), for createImage; the caller uploads and then deletes it. */
   snapshot(uuid: string, destDir: string): Promise<LocalImage>;
 

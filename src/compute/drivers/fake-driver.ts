@@ -48,6 +48,8 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
       writeFileSync(path, Buffer.from('fake snapshot of ' + uuid));
       return { path, format: 'qcow2' };
     },
+    async rescue(spec) { get(spec.uuid).console.push(`fake: ${spec.name} rescue boot`); get(spec.uuid).state = 'running'; return { powerState: 'running' }; },
+    async unrescue(spec) { return boot(spec); },
     async prepareIncoming(spec) {
       guests.set(spec.uuid, { state: 'paused', console: [`fake: ${spec.name} waiting for incoming migration`] });
       return { uri: `fake:${spec.uuid}` };

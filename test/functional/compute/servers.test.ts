@@ -249,3 +249,26 @@ describe('compute: shelve (offload at once, as Nova\'s default shelved_offload_t
     assert.ok(actions.includes('shelve') && actions.includes('unshelve'));
   });
 });
+
+describe('compute: rescue', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+
+  it('rescues and unrescues, with the states Nova allows', async () => {
+    const s = await k.boot(k.a.member, { name: 'rescue-me' });
+    const act = (body: unknown) => k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body });
+    assert.equal((await act({ unrescue: null })).status, 409, 'not rescued');
+    const r = await act({ rescue: { adminPass: 'secret-pw' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.adminPass, 'secret-pw');
+    await k.waitFor(k.a.member, s.id, 'RESCUE');
+    assert.equal((await act({ rescue: null })).status, 409, 'already rescued');
+    assert.equal((await act({ unrescue: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act({ pause: null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'PAUSED');
+    assert.equal((await act({ rescue: null })).status, 409, 'a paused server cannot be rescued');
+    assert.equal((await act({ rescue: { rescue_image_ref: '00000000-0000-0000-0000-000000000000' } })).status, 400);
+  });
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, HttpError, notFound } from '../../../core/errors.js';
 import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
@@ -46,6 +47,8 @@ const ACTION_RULES: Record<string, [string, string]> = {
   trigger_crash_dump: [`${P}servers:trigger_crash_dump`, 'rule:project_member_or_admin'],
   'os-migrateLive': [`${P}os-migrate-server:migrate_live`, 'rule:admin_api'],
   'os-getVNCConsole': [`${P}os-remote-consoles`, 'rule:project_member_or_admin'],
+  rescue: [`${P}os-rescue`, 'rule:project_member_or_admin'],
+  unrescue: [`${P}os-unrescue`, 'rule:project_member_or_admin'],
   migrate: [`${P}os-migrate-server:migrate`, 'rule:admin_api'],
 };
 export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
@@ -264,6 +267,23 @@ const ACTIONS: Record<string, Handler> = {
     await castConductor(c.bus, 'live_migrate_instance', { uuid: row.uuid, host, migrationId, requestId: caller.requestId }, caller.requestId);
   },
   'os-getVNCConsole': getVncConsoleAction,
+  async rescue(c, ctx, row, arg) {
+    const a = isObj(arg) ? arg : {};
+    let imageRef: string | undefined;
+    if (a.rescue_image_ref !== undefined) {
+      imageRef = String(a.rescue_image_ref).split('/').pop()!;
+      const img = await c.image.getImage(imageRef, { projectId: row.project_id, isAdmin: callerOf(ctx).isAdmin });
+      if (!img) throw badRequest(`Image ${imageRef} could not be found.`);
+    }
+    if (a.adminPass !== undefined && typeof a.adminPass !== 'string') throw badRequest('Invalid input for field/attribute adminPass.');
+    await beginTask(c, callerOf(ctx), row, 'rescue', TASK.RESCUING, { vm: [VM.ACTIVE, VM.STOPPED, VM.ERROR] });
+    await cast(c, ctx, row, 'rescue_instance', { imageRef });
+    return ctx.reply.code(200).send({ adminPass: typeof a.adminPass === 'string' ? a.adminPass : randomBytes(9).toString('base64url').slice(0, 12) });
+  },
+  async unrescue(c, ctx, row) {
+    await beginTask(c, callerOf(ctx), row, 'unrescue', TASK.UNRESCUING, { vm: [VM.RESCUED] });
+    await cast(c, ctx, row, 'unrescue_instance');
+  },
   async migrate(_c, _ctx, row) {
     throw conflict(`Cold migration of instance ${row.uuid} is not supported yet (live migration is: os-migrateLive)`);
   },

@@ -51,6 +51,7 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
   }
   // root disk first, so it is /dev/vda; the config drive after it
   if (spec.root) a.push('-drive', `file=${q(o.diskPath ?? p.disk)},format=qcow2,if=none,id=root,cache=writeback`, '-device', 'virtio-blk-pci,drive=root');
+  (spec.extraDisks ?? []).forEach((d, i) => a.push('-drive', `file=${q(d)},format=qcow2,if=none,id=extra${i},cache=writeback`, '-device', `virtio-blk-pci,drive=extra${i}`));
   if (spec.configDrive) a.push('-drive', `file=${q(spec.configDrive)},format=raw,if=none,id=cd0,readonly=on`, '-device', 'virtio-blk-pci,drive=cd0');
   let sshForwarded = false;
   spec.vifs.forEach((v, i) => {

@@ -1,13 +1,13 @@
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { cpus, networkInterfaces, totalmem } from 'node:os';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { detectAccel } from '../../../core/host/accel.js';
 import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type LocalImage, type MigrationSource, type PowerState } from '../driver.js';
 import { qemuArgs, shellQuote, type LaunchOptions } from './cmdline.js';
 import { createOverlay, flattenToQcow2 } from './disk.js';
+import { hostResourcesOf, qemuVersion } from './host-resources.js';
 import { guestPaths, loadRuntime, loadSpec, saveRuntime, saveSpec, type GuestPaths, type Runtime } from './guest-dir.js';
 import { installForwarder } from './metadata-forward.js';
-import { freePort, pidAlive, portFree, readPid, runDaemonizing, runTool, sleep, waitGone } from './proc.js';
+import { freePort, pidAlive, portFree, readPid, runDaemonizing, sleep, waitGone } from './proc.js';
 import { awaitIncoming, streamOut, type MigrateInfo } from './migration.js';
 import { QmpClient, qmpExecute } from './qmp.js';
 
@@ -72,20 +72,7 @@ export class QemuDriver implements ComputeDriver {
   }
 
   async hostResources(): Promise<HostResources> {
-    const fs = statfsSync(this.stateDir);
-    const cpu = cpus();
-    return {
-      vcpus: cpu.length,
-      memoryMb: Math.floor(totalmem() / 2 ** 20),
-      diskGb: Math.floor((fs.bavail * fs.bsize) / 2 ** 30),
-      hypervisorType: 'QEMU',
-      hypervisorVersion: await (this.version ??= qemuVersion()),
-      cpuInfo: {
-        arch: 'x86_64', model: cpu[0]?.model ?? 'unknown', vendor: /AMD/i.test(cpu[0]?.model ?? '') ? 'AMD' : 'Intel',
-        topology: { sockets: 1, cores: cpu.length, threads: 1 }, features: [],
-      },
-      hostIp: hostIp(),
-    };
+    return hostResourcesOf(this.stateDir, await (this.version ??= qemuVersion()));
   }
 
   spawn(spec: InstanceSpec): Promise<GuestInfo> {
@@ -259,6 +246,34 @@ export class QemuDriver implements ComputeDriver {
         if (wasRunning) await qmpExecute(p.qmp, 'cont');
       }
       return { path: dest, format: 'qcow2' };
+    });
+  }
+
+  /** Rescue: the guest boots a fresh overlay of `image`, its own disk attached second (/dev/vdb). */
+  rescue(spec: InstanceSpec, image: LocalImage): Promise<GuestInfo> {
+    return this.locked(spec.uuid, async () => {
+      const p = this.existing(spec.uuid);
+      await this.hardStop(p);
+      const rescueDisk = join(p.dir, 'rescue-disk');
+      rmSync(rescueDisk, { force: true });
+      await createOverlay(rescueDisk, image, spec.rootGb);
+      const rspec: InstanceSpec = { ...spec, root: image, extraDisks: [this.diskOf(p)] };
+      await this.launch(rspec, p, { accel: await this.accelFor(spec), diskPath: rescueDisk });
+      this.log.info({ uuid: spec.uuid }, 'qemu guest rescued');
+      return this.info(spec.uuid);
+    });
+  }
+
+  unrescue(spec: InstanceSpec): Promise<GuestInfo> {
+    return this.locked(spec.uuid, async () => {
+      const p = this.existing(spec.uuid);
+      await this.hardStop(p);
+      rmSync(join(p.dir, 'rescue-disk'), { force: true });
+      const rt = loadRuntime(p);
+      delete rt.diskPath;
+      saveRuntime(p, rt);
+      saveSpec(p, spec);
+      return this.start(spec, p);
     });
   }
 
@@ -566,16 +581,3 @@ export class QemuDriver implements ComputeDriver {
 }
 
 /** `QEMU emulator version 7.2.22 (...)` -> 7002022, as nova encodes it. */
-async function qemuVersion(): Promise<number> {
-  const out = await runTool(QEMU, ['--version']);
-  const m = /version (\d+)\.(\d+)\.(\d+)/.exec(out);
-  return m ? Number(m[1]) * 1_000_000 + Number(m[2]) * 1000 + Number(m[3]) : 0;
-}
-
-/** The first non-internal IPv4 address, else loopback. */
-function hostIp(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
-}
