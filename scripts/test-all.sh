@@ -323,14 +323,13 @@ conformance() {
         "$OUT/api-object.tsv" tempest "$((LIMIT_TEMPEST_OBJECT + 60))" \
         "$CONF/run-tempest" --list api-object --results "$OUT/api-object.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_OBJECT"
     # The fake driver answers in milliseconds: a waiter that has waited 60 s waits for nothing
-    # (Tempest's default build_timeout, 300 s, only stretches the run on a failure). Rescue is
-    # not implemented yet, so its tests are switched off rather than failed.
+    # (Tempest's default build_timeout, 300 s, only stretches the run on a failure).
     run_harness interop-compute "$BAR_INTEROP_COMPUTE_MIN_PASSED" "$BAR_INTEROP_COMPUTE_MAX_FAILED" \
         "$OUT/interop-compute.tsv" tempest "$((LIMIT_TEMPEST_COMPUTE + 60))" \
-        env BUILD_TIMEOUT=60 COMPUTE_RESCUE=0 "$CONF/run-tempest" --list interop-compute --results "$OUT/interop-compute.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_COMPUTE"
+        env BUILD_TIMEOUT=60 "$CONF/run-tempest" --list interop-compute --results "$OUT/interop-compute.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_COMPUTE"
     run_harness api-compute "$BAR_API_COMPUTE_MIN_PASSED" "$BAR_API_COMPUTE_MAX_FAILED" \
         "$OUT/api-compute.tsv" tempest "$((LIMIT_TEMPEST_COMPUTE + 60))" \
-        env BUILD_TIMEOUT=60 COMPUTE_RESCUE=0 "$CONF/run-tempest" --list api-compute --results "$OUT/api-compute.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_COMPUTE"
+        env BUILD_TIMEOUT=60 "$CONF/run-tempest" --list api-compute --results "$OUT/api-compute.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_COMPUTE"
     run_harness osc-smoke "$BAR_OSC_IDENTITY_MIN_PASSED" "$BAR_OSC_IDENTITY_MAX_FAILED" \
         "$OUT/osc-smoke.tsv" osc "$LIMIT_OSC_SMOKE" \
         "$CONF/run-osc-smoke" --services identity,image,object,placement,compute --results "$OUT/osc-smoke.tsv"
