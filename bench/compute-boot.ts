@@ -1,6 +1,6 @@
 // Boot-to-SSH of the tiny guest: through the Compute API with the qemu driver, against the
 // same guest started by hand with bare QEMU (same kernel, initramfs, root disk as a qcow2
-// overlay, 192 MB, user-mode NIC with SSH forwarded, key on a config drive). Root only.
+// overlay, 192 MB, user-mode NIC with SSH forwarded, key from a metadata server). Root only.
 //
 //   npm run bench:boot
 //   node dist/bench/compute-boot.js [--rounds N] [--json FILE]
@@ -14,7 +14,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildConfigDrive } from '../src/compute/agent/config-drive.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { guestfwdOption, installForwarder, SLIRP_NET } from '../src/compute/drivers/qemu/metadata-forward.js';
 import type { ComputeServiceModule } from '../src/compute/compute-service.js';
 import { detectAccel } from '../src/core/host/accel.js';
 import { buildTinyGuest } from '../src/image/tiny-guest/builder.js';
@@ -37,12 +39,25 @@ const build = await buildTinyGuest({ cacheDir: join(CACHE, 'tiny-guest') });
 const accel = await detectAccel({ kernel: build.bootKernel.path, initrd: build.ramdisk.path, cacheFile: join(CACHE, 'accel.json') });
 console.log(`tiny guest ${build.key}; accelerator ${accel.accel} (${accel.reason})`);
 
-/** The guest by hand: what an operator would type, and nothing Nubo adds. */
+// The guest asks 169.254.169.254 for its metadata first: the bare QEMU gets a metadata server
+// too (a plain HTTP server here, reached through the same slirp guestfwd relay), so both boots
+// take the same path through the guest.
+const md = createServer((req, res) => {
+  if (req.url?.endsWith('/openstack/latest/meta_data.json')) {
+    const id = String(req.headers['x-instance-id'] ?? 'bare');
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ uuid: id, name: id, hostname: id, public_keys: { k: pub } }));
+  } else { res.statusCode = 404; res.end(); }
+});
+await new Promise<void>((r) => md.listen(0, '127.0.0.1', () => r()));
+const mdUrl = `http://127.0.0.1:${(md.address() as AddressInfo).port}`;
+const relay = installForwarder(tmp);
+
+/** The guest by hand: what an operator would type (with a metadata server), and nothing Nubo adds. */
 async function bareBoot(i: number): Promise<number> {
   const dir = join(tmp, `bare-${i}`);
   mkdirSync(dir);
   await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', build.rootfs.path, join(dir, 'disk'), '1G']);
-  await buildConfigDrive(join(dir, 'cd.iso'), { metaData: { uuid: `bare-${i}`, name: `bare-${i}`, hostname: `bare-${i}`, public_keys: { k: pub } } });
   const port = await freeBasePort([0]);
   const t0 = performance.now();
   const q = spawn('qemu-system-x86_64', [
@@ -51,11 +66,11 @@ async function bareBoot(i: number): Promise<number> {
     '-serial', `file:${join(dir, 'console.log')}`, '-device', 'virtio-rng-pci',
     '-kernel', build.bootKernel.path, '-initrd', build.ramdisk.path, '-append', `console=ttyS0 ${build.cmdline.uec} root=/dev/vda`,
     '-drive', `file=${join(dir, 'disk')},format=qcow2,if=none,id=root`, '-device', 'virtio-blk-pci,drive=root',
-    '-drive', `file=${join(dir, 'cd.iso')},format=raw,if=none,id=cd0,readonly=on`, '-device', 'virtio-blk-pci,drive=cd0',
-    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
+    '-netdev', `user,id=n0,net=${SLIRP_NET.net},host=${SLIRP_NET.host},dns=${SLIRP_NET.dns},dhcpstart=${SLIRP_NET.dhcpstart},hostfwd=tcp:127.0.0.1:${port}-:22,${guestfwdOption(relay, `bare-${i}`, mdUrl)}`,
+    '-device', 'virtio-net-pci,netdev=n0',
   ], { stdio: 'ignore' });
   try {
-    await sshRun(key, port, 'true', 180_000);
+    await sshRun(key, port, 'true', 180_000, '127.0.0.1', 200);
     return performance.now() - t0;
   } finally {
     q.kill('SIGKILL');
@@ -82,7 +97,7 @@ try {
       port = Number(JSON.parse(row.driver_info).ssh_port ?? 0);
       if (!port) await new Promise((res) => setTimeout(res, 50));
     }
-    await sshRun(key, port, 'true', 180_000);
+    await sshRun(key, port, 'true', 180_000, '127.0.0.1', 200);
     const ms = performance.now() - t0;
     await nova('DELETE', `/v2.1/servers/${id}`);
     return ms;
@@ -100,6 +115,7 @@ try {
   console.log(`boot-to-SSH medians over ${ROUNDS} rounds: bare QEMU ${s1(median(results.bare))} s, API (warm) ${s1(median(results.apiWarm))} s = ${ratio.toFixed(2)}x (goal <= 1.3x)`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ ...results, ratio }, null, 2) + '\n');
 } finally {
+  md.close();
   await tc.stop();
   rmSync(tc.dataDir, { recursive: true, force: true });
   rmSync(tmp, { recursive: true, force: true });

@@ -29,14 +29,14 @@ export function exec(cmd: string, args: string[], timeoutMs = 30_000): Promise<{
 }
 
 /** Runs a command in a guest over SSH (key auth, no host key checks), retrying until it answers or the time is up. */
-export async function sshRun(key: string, port: number, command: string, timeoutMs = 60_000, host = '127.0.0.1'): Promise<string> {
+export async function sshRun(key: string, port: number, command: string, timeoutMs = 60_000, host = '127.0.0.1', retryMs = 1000): Promise<string> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const r = await exec('ssh', ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
       '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `root@${host}`, command], 15_000);
     if (r.code === 0) return r.stdout;
     if (performance.now() > deadline) throw new Error(`ssh -p ${port} ${command}: exit ${r.code}: ${r.stderr.trim()}`);
-    await new Promise((res) => setTimeout(res, 1000));
+    await new Promise((res) => setTimeout(res, retryMs));
   }
 }
 
