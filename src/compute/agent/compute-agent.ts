@@ -226,6 +226,7 @@ export class ComputeAgent {
         await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, ...this.guestValues(info, { ...row, driver_info: toJson(rest) }) });
         if (shelved) await this.c.image.deleteImage(shelved, { projectId: row.project_id, isAdmin: false, userId: row.user_id });
       }),
+      trigger_crash_dump: (a: BusArgs) => this.task(a, 'compute_trigger_crash_dump', (row) => d.injectNmi(row.uuid), VM.ACTIVE),
       rescue_instance: (a: BusArgs) => this.task(a, 'compute_rescue_instance', async (row) => {
         const spec = await this.spec(row);
         const ref = typeof a.imageRef === 'string' ? a.imageRef : row.image_ref;

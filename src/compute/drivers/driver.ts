@@ -84,6 +84,8 @@ export interface ComputeDriver {
   listGuests(): Promise<string[]>;
   /** The console log; the last `lines` lines when given. */
   consoleOutput(uuid: string, lines?: number): Promise<string>;
+  /** Sends the guest a non-maskable interrupt (trigger_crash_dump: a Linux guest set up for kdump dumps). */
+  injectNmi(uuid: string): Promise<void>;
   /** Boots the guest from `image` with its own disk attached second (Nova's rescue); unrescue boots its disk again. */
   rescue(spec: InstanceSpec, image: LocalImage): Promise<GuestInfo>;
   unrescue(spec: InstanceSpec): Promise<GuestInfo>;

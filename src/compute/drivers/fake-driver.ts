@@ -48,6 +48,7 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
       writeFileSync(path, Buffer.from('fake snapshot of ' + uuid));
       return { path, format: 'qcow2' };
     },
+    async injectNmi(uuid) { get(uuid).console.push('fake: NMI received'); },
     async rescue(spec) { get(spec.uuid).console.push(`fake: ${spec.name} rescue boot`); get(spec.uuid).state = 'running'; return { powerState: 'running' }; },
     async unrescue(spec) { return boot(spec); },
     async prepareIncoming(spec) {

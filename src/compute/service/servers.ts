@@ -71,7 +71,8 @@ export interface CreatedServers { instances: InstanceRow[]; reservationId: strin
  * BUILD (quota counted in the same locked transaction, so parallel creates cannot overshoot),
  * records the create actions and hands them to the conductor.
  */
-export async function createServers(c: ComputeContext, caller: Caller, r: CreateRequest): Promise<CreatedServers> {
+export async function createServers(c: ComputeContext, caller: Caller, r0: CreateRequest): Promise<CreatedServers> {
+  const r = withBootImage(r0);
   const flavorRow = await findFlavor(c, caller, r.flavorRef).catch((e: HttpError) => {
     throw e.status === 404 ? badRequest(`Flavor ${r.flavorRef} could not be found.`) : e;
   });
@@ -152,6 +153,25 @@ export async function createServers(c: ComputeContext, caller: Caller, r: Create
   }
   await castConductor(c.bus, 'build_instances', { uuids: instances.map((i) => i.uuid), requestId: caller.requestId }, caller.requestId);
   return { instances, reservationId, adminPass };
+}
+
+/**
+ * block_device_mapping_v2: an image booted to a local disk is the same as imageRef; anything
+ * that needs a volume waits for the block storage service.
+ */
+function withBootImage(r: CreateRequest): CreateRequest {
+  for (const b of r.blockDeviceMapping) {
+    const src = String(b.source_type ?? '');
+    const dest = String(b.destination_type ?? 'local');
+    if (src === 'volume' || src === 'snapshot' || dest === 'volume') {
+      throw badRequest('Block Device Mapping is Invalid: volumes are not available in this cloud yet (no block storage service).');
+    }
+    if (src === 'image' && dest === 'local' && (b.boot_index === 0 || b.boot_index === '0') && typeof b.uuid === 'string') {
+      if (r.imageRef && r.imageRef !== b.uuid) throw badRequest('Block Device Mapping is Invalid: the boot image differs from imageRef.');
+      return { ...r, imageRef: b.uuid };
+    }
+  }
+  return r;
 }
 
 /** Nova's multi-create naming: "name-1", "name-2" ... */

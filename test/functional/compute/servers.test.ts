@@ -272,3 +272,33 @@ describe('compute: rescue', () => {
     assert.equal((await act({ rescue: { rescue_image_ref: '00000000-0000-0000-0000-000000000000' } })).status, 400);
   });
 });
+
+describe('compute: boot from a block device mapping of an image; crash dump', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+
+  it('boots an image given as block_device_mapping_v2 (source image, destination local) and refuses volumes', async () => {
+    const bdm = [{ source_type: 'image', destination_type: 'local', boot_index: 0, uuid: k.imageId, delete_on_termination: true }];
+    const r = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'bdm', flavorRef: '1', block_device_mapping_v2: bdm } } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const s = await k.waitFor(k.a.member, r.body.server.id, 'ACTIVE');
+    assert.equal(s.image.id, k.imageId);
+    const vol = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'bfv', flavorRef: '1', block_device_mapping_v2: [{ source_type: 'image', destination_type: 'volume', boot_index: 0, uuid: k.imageId, volume_size: 1 }] } } });
+    assert.equal(vol.status, 400);
+    assert.match(vol.body.badRequest.message, /no block storage/);
+  });
+
+  it('triggers a crash dump (an NMI) from 2.17 on', async () => {
+    const s = await k.boot(k.a.member, { name: 'nmi' });
+    const act = (version?: string) => k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body: { trigger_crash_dump: null }, version });
+    assert.equal((await act()).status, 400);
+    assert.equal((await act('2.17')).status, 202);
+    for (let i = 0; i < 100; i++) {
+      const out = await k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body: { 'os-getConsoleOutput': {} } });
+      if (/NMI received/.test(out.body.output)) return;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.fail('the guest did not get the NMI');
+  });
+});

@@ -11,7 +11,7 @@ import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
 import { checkInstanceQuota } from '../../service/quotas.js';
-import { beginTask, checkLock, flavorOf } from '../../service/servers.js';
+import { beginTask, checkLock, checkState, flavorOf } from '../../service/servers.js';
 import { flavorResources } from '../../scheduler/scheduler.js';
 import { POWER, TASK, VM } from '../../service/states.js';
 import { at, baseUrl, callerOf, isObj } from '../common.js';
@@ -287,9 +287,14 @@ const ACTIONS: Record<string, Handler> = {
   async migrate(_c, _ctx, row) {
     throw conflict(`Cold migration of instance ${row.uuid} is not supported yet (live migration is: os-migrateLive)`);
   },
-  async trigger_crash_dump(_c, _ctx, row) {
-    if (row.vm_state !== VM.ACTIVE) throw conflict(`Cannot 'trigger_crash_dump' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
-    throw new HttpError(400, 'Triggering a crash dump is not supported by this hypervisor driver.');
+  async trigger_crash_dump(c, ctx, row, arg) {
+    if (!at(ctx, '2.17')) throw badRequest('There is no such action: trigger_crash_dump');
+    if (arg !== null) throw badRequest('Invalid input for field/attribute trigger_crash_dump. Value: must be null');
+    const caller = callerOf(ctx);
+    checkLock(row, caller);
+    checkState(row, 'trigger_crash_dump', [VM.ACTIVE, VM.PAUSED, VM.RESCUED, VM.RESIZED, VM.ERROR]);
+    await recordAction(c, { instanceUuid: row.uuid, action: 'trigger_crash_dump', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+    await cast(c, ctx, row, 'trigger_crash_dump');
   },
 };
 

@@ -249,6 +249,10 @@ export class QemuDriver implements ComputeDriver {
     });
   }
 
+  async injectNmi(uuid: string): Promise<void> {
+    await qmpExecute(this.running(uuid).qmp, 'inject-nmi');
+  }
+
   /** Rescue: the guest boots a fresh overlay of `image`, its own disk attached second (/dev/vdb). */
   rescue(spec: InstanceSpec, image: LocalImage): Promise<GuestInfo> {
     return this.locked(spec.uuid, async () => {
