@@ -35,6 +35,8 @@ PACKAGES=(
     e2fsprogs
     xz-utils
     gzip
+    openssh-client   # ssh into guests (dataplane tier, boot benchmark)
+    python3-novaclient
 )
 
 installed() {

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +9,7 @@ import { buildConfigDrive } from '../../src/compute/agent/config-drive.js';
 import { GuestNotFound, type ComputeDriver, type InstanceSpec } from '../../src/compute/drivers/driver.js';
 import { createQemuDriver } from '../../src/compute/drivers/qemu/qemu-driver.js';
 import { buildTinyGuest, type TinyGuestBuild } from '../../src/image/tiny-guest/builder.js';
-import { isRoot, missingHostTools, which } from '../../src/core/host/tools.js';
+import { dataplaneProblems, dataplaneSkip, exec, procAlive, sshRun as sshRunAs } from '../helpers/dataplane.js';
 
 /**
  * Dataplane tier: the qemu compute driver runs the tiny guest for real. A UEC guest with a
@@ -24,29 +23,8 @@ import { isRoot, missingHostTools, which } from '../../src/core/host/tools.js';
 const CACHE = process.env.NUBO_CACHE_DIR || '/var/tmp/nubo-cache';
 const BOOT_TIMEOUT_MS = Number(process.env.NUBO_BOOT_TIMEOUT_MS) || 120_000;
 
-function problems(): string[] {
-  const p: string[] = [];
-  if (!isRoot()) p.push('not root (the dataplane tier runs as root)');
-  if (!which('qemu-system-x86_64')) p.push('qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
-  const m = missingHostTools();
-  if (m.tools.length) p.push(`build tools missing: ${m.tools.join(', ')} (apt-get install ${m.packages.join(' ')})`);
-  if (!which('genisoimage')) p.push('genisoimage is missing (apt-get install genisoimage)');
-  if (!which('ssh') || !which('ssh-keygen')) p.push('ssh/ssh-keygen are missing (apt-get install openssh-client)');
-  return p;
-}
-
-const found = problems();
-const skip = process.env.NUBO_SKIP_DATAPLANE
-  ? 'NUBO_SKIP_DATAPLANE is set (scripts/test-all.sh runs this file in its dataplane tier)'
-  : found.length && !process.env.CI ? found.join('; ') : false;
-
-function exec(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const found = dataplaneProblems();
+const skip = dataplaneSkip(found);
 
 const pidOf = (stateDir: string, uuid: string) => {
   try {
@@ -55,7 +33,6 @@ const pidOf = (stateDir: string, uuid: string) => {
     return 0;
   }
 };
-const procAlive = (pid: number) => pid > 0 && existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 describe('qemu compute driver runs the tiny guest (dataplane)', { skip }, () => {
   let build: TinyGuestBuild;
@@ -86,16 +63,7 @@ describe('qemu compute driver runs the tiny guest (dataplane)', { skip }, () => 
   }
 
   /** ssh root@127.0.0.1 -p sshPort, retried until it answers. */
-  async function sshRun(port: number, command: string, timeoutMs = 60_000): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const r = await exec('ssh', ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-        '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', command], 15_000);
-      if (r.code === 0) return r.stdout;
-      if (performance.now() > deadline) throw new Error(`ssh -p ${port} ${command}: exit ${r.code}: ${r.stderr.trim()}`);
-      await new Promise((res) => setTimeout(res, 1000));
-    }
-  }
+  const sshRun = (port: number, command: string, timeoutMs = 60_000) => sshRunAs(key, port, command, timeoutMs);
 
   const metaData = (uuid: string, name: string) => ({
     uuid, name, hostname: `${name}.novalocal`, public_keys: { nubo: pubKey }, launch_index: 0, availability_zone: 'nova', meta: {},

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyGuest, type TinyGuestBuild } from '../../src/image/tiny-guest/builder.js';
 import { detectAccel, type AccelVerdict } from '../../src/core/host/accel.js';
-import { isRoot, missingHostTools, run, which } from '../../src/core/host/tools.js';
+import { run, which } from '../../src/core/host/tools.js';
+import { dataplaneProblems, dataplaneSkip } from '../helpers/dataplane.js';
 
 /**
  * Dataplane tier: the tiny guest really boots. Builds it (cached between runs in
@@ -22,20 +23,8 @@ const CACHE = process.env.NUBO_CACHE_DIR || '/var/tmp/nubo-cache';
 const BOOT_TIMEOUT_MS = Number(process.env.NUBO_BOOT_TIMEOUT_MS) || 120_000;
 const POWERDOWN_TIMEOUT_MS = 30_000;
 
-function problems(): string[] {
-  const p: string[] = [];
-  if (!isRoot()) p.push('not root (the dataplane tier runs as root)');
-  if (!which('qemu-system-x86_64')) p.push('qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
-  const m = missingHostTools();
-  if (m.tools.length) p.push(`build tools missing: ${m.tools.join(', ')} (apt-get install ${m.packages.join(' ')})`);
-  if (!which('genisoimage') && !which('mkfs.vfat')) p.push('no config drive tool (apt-get install genisoimage)');
-  return p;
-}
-
-const found = problems();
-const skip = process.env.NUBO_SKIP_DATAPLANE
-  ? 'NUBO_SKIP_DATAPLANE is set (scripts/test-all.sh runs this file in its dataplane tier)'
-  : found.length && !process.env.CI ? found.join('; ') : false;
+const found = dataplaneProblems();
+const skip = dataplaneSkip(found);
 
 // every qemu this file starts, killed whatever happens
 const children = new Set<ChildProcess>();
