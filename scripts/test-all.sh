@@ -331,7 +331,7 @@ conformance() {
     [ -z "$img" ] || img_args=(--image-ref "$img" --image-ref-alt "$img")
     # Microversions: Tempest runs only 2.1 unless told a range; Nubo serves 2.1-2.93, so the
     # runs say `latest` and the tests of later microversions run too.
-    printf '[compute]\nmax_microversion = latest\n' >"$OUT/tempest-compute.conf"
+    printf '[compute]\nmax_microversion = latest\nfixed_network_name = private\n' >"$OUT/tempest-compute.conf"
     # The fake driver answers in milliseconds: a waiter that has waited 60 s waits for nothing
     # (Tempest's default build_timeout, 300 s, only stretches the run on a failure).
     run_harness interop-compute "$BAR_INTEROP_COMPUTE_MIN_PASSED" "$BAR_INTEROP_COMPUTE_MAX_FAILED" \

@@ -13,10 +13,11 @@ import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DbKind } from '../../core/db/database.js';
-import { badRequest, notFound } from '../../core/errors.js';
+import { HttpError, badRequest, notFound } from '../../core/errors.js';
 import { nowIso } from '../../core/ids.js';
 import type { ComputeDB, SecurityGroupRow, SecurityGroupRuleRow } from '../db/schema.js';
 import { fromJson, lockKey, toJson } from '../service/context.js';
+import { effectiveLimits } from '../service/quotas.js';
 
 /** One rule as Nova shows it: `group` for a source-group rule, `ip_range` for a CIDR rule (the other one empty). */
 export interface SecurityGroupRule {
@@ -239,6 +240,12 @@ export function dbSecurityGroups(db: Kysely<ComputeDB>, kind: DbKind): SecurityG
         await lockKey(trx, kind, ALLOC_LOCK);
         const dup = await trx.selectFrom('security_group').select('id').where('project_id', '=', caller.projectId).where('name', '=', name).executeTakeFirst();
         if (dup) throw badRequest(`Security group ${name} already exists`);
+        // Nova-network's security_groups quota: the project's groups, 'default' included.
+        const limit = (await effectiveLimits(trx, caller.projectId)).security_groups;
+        if (limit >= 0) {
+          const used = await trx.selectFrom('security_group').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', caller.projectId).executeTakeFirstOrThrow();
+          if (Number(used.n) + 1 > limit) throw new HttpError(403, 'Quota exceeded, too many security groups.');
+        }
         return insertGroup(trx, caller.projectId, name, description);
       });
       return (await views([row]))[0];
@@ -295,6 +302,9 @@ export function dbSecurityGroups(db: Kysely<ComputeDB>, kind: DbKind): SecurityG
         if (existing.some((r) => r.ip_protocol === rule.ip_protocol && r.from_port === rule.from_port && r.to_port === rule.to_port && r.cidr === rule.cidr && r.source_group_id === rule.source_group_id)) {
           throw badRequest(`This rule already exists in group ${parent.id}`);
         }
+        // Nova-network's security_group_rules quota counts the rules of one group.
+        const limit = (await effectiveLimits(trx, parent.project_id)).security_group_rules;
+        if (limit >= 0 && existing.length + 1 > limit) throw new HttpError(403, 'Quota exceeded, too many security group rules.');
         const max = await trx.selectFrom('security_group_rule').select((e) => e.fn.max('id').as('m')).executeTakeFirst();
         const r: SecurityGroupRuleRow = { id: Number(max?.m ?? 0) + 1, group_id: parent.id, ...rule, created_at: nowIso() };
         await trx.insertInto('security_group_rule').values(r).execute();

@@ -21,6 +21,14 @@ export interface Aggregate extends AggregateRow {
 
 const AZ_KEY = 'availability_zone';
 
+/**
+ * Aggregate ids are never reused (Nova's autoincrement): a deleted aggregate with the highest id
+ * stays behind as a tombstone row (hosts and metadata gone, renamed with this prefix, which no
+ * aggregate name can start with), so max(id) + 1 stays fresh. At most one tombstone exists.
+ */
+const TOMBSTONE = '\u0001deleted:';
+const live = <Q extends { where: (...a: any[]) => Q }>(q: Q): Q => q.where('name', 'not like', `${TOMBSTONE}%`);
+
 /** Aggregate membership mirrored on the hosts' placement providers (member_of queries see it). */
 async function mirrorToPlacement(c: ComputeContext, host: string, aggUuid: string, add: boolean): Promise<void> {
   const p = c.placement;
@@ -51,11 +59,11 @@ async function load(db: Kysely<ComputeDB>, rows: AggregateRow[]): Promise<Aggreg
 }
 
 export async function listAggregates(c: ComputeContext): Promise<Aggregate[]> {
-  return load(c.db, await c.db.selectFrom('aggregate').selectAll().orderBy('id').execute());
+  return load(c.db, await live(c.db.selectFrom('aggregate').selectAll()).orderBy('id').execute());
 }
 
 export async function getAggregate(c: ComputeContext | { db: Kysely<ComputeDB> }, id: number): Promise<Aggregate> {
-  const row = await c.db.selectFrom('aggregate').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await live(c.db.selectFrom('aggregate').selectAll().where('id', '=', id)).executeTakeFirst();
   if (!row) throw notFound(`Aggregate ${id} could not be found.`);
   return (await load(c.db, [row]))[0];
 }
@@ -138,7 +146,9 @@ export async function deleteAggregate(c: ComputeContext, id: number): Promise<vo
     const agg = await getAggregate({ db: trx }, id);
     if (agg.hosts.length) throw badRequest(`Cannot delete aggregate ${id}. Reason: Host aggregate is not empty.`);
     await trx.deleteFrom('aggregate_metadata').where('aggregate_id', '=', id).execute();
-    await trx.deleteFrom('aggregate').where('id', '=', id).execute();
+    await trx.updateTable('aggregate').set({ name: `${TOMBSTONE}${agg.uuid}`, availability_zone: null, updated_at: nowIso() }).where('id', '=', id).execute();
+    const max = await trx.selectFrom('aggregate').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    await trx.deleteFrom('aggregate').where('name', 'like', `${TOMBSTONE}%`).where('id', '<', Number(max?.m ?? 0)).execute();
   });
 }
 

@@ -6,6 +6,8 @@ import { flavorsPolicy, flavorsRoutes } from './flavors.js';
 import { imagesPolicy, imagesRoutes } from './images.js';
 import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
 import { legacyPolicy, legacyRoutes } from './legacy.js';
+import { novaNetworkPolicy, novaNetworkRoutes } from './nova-network.js';
+import { serverMiscPolicy, serverMiscRoutes } from './server-misc.js';
 import { quotasPolicy, quotasRoutes } from './quotas.js';
 import { securityGroupsPolicy, securityGroupsRoutes } from './security-groups.js';
 import { serverActionsPolicy, serverActionsRoutes } from './server-actions.js';
@@ -20,12 +22,12 @@ import { metadataRoutes, type MetadataSigner } from './metadata.js';
 export const computePolicyDefaults: Record<string, string> = {
   ...consolesPolicy,
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
-  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...consolesRoutes(c), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
-    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c),
   ];
 }

@@ -3,7 +3,8 @@ import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { fromJson, type ComputeContext } from '../../service/context.js';
 import { effectiveLimits, overQuota } from '../../service/quotas.js';
-import { checkLock } from '../../service/servers.js';
+import { checkLock, getInstance } from '../../service/servers.js';
+import type { InstanceRow } from '../../db/schema.js';
 import { at, callerOf, isObj, novaMicroTime } from '../common.js';
 import { addressesOf } from '../views.js';
 import { checkTag, serverOf, serverTarget } from './servers.js';
@@ -78,8 +79,14 @@ const needTags = (ctx: RequestCtx) => {
 
 export function serverResourcesRoutes(c: ComputeContext): Route[] {
   const t = serverTarget(c);
+  // 2.21: the actions of a deleted server stay readable
+  const withDeleted = async (ctx: RequestCtx) => {
+    const row = await getInstance(c, callerOf(ctx), ctx.params.id, { deleted: at(ctx, '2.21') });
+    (ctx as RequestCtx & { server?: InstanceRow }).server = row;
+    return { project_id: row.project_id, user_id: row.user_id };
+  };
   const r = (method: Route['method'], url: string, rule: string, handler: Route['handler'], status?: number): Route =>
-    ({ method, url: `/v2.1/servers/:id${url}`, policy: `${P}${rule}`, target: t, handler, ...(status ? { status } : {}) });
+    ({ method, url: `/v2.1/servers/:id${url}`, policy: `${P}${rule}`, target: url.startsWith('/os-instance-actions') ? withDeleted : t, handler, ...(status ? { status } : {}) });
   return [
     // metadata
     r('GET', '/metadata', 'server-metadata:index', async (ctx) => ({ metadata: await readMeta(c, ctx.params.id) })),

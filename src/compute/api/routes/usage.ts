@@ -3,7 +3,7 @@
  * (?start=&end=, naive UTC; the end is capped at now), server_usages with ?detailed=1 (always
  * in the per-project view); instance paging with limit/marker and next links since 2.40.
  */
-import { badRequest } from '../../../core/errors.js';
+import { badRequest, notFound } from '../../../core/errors.js';
 import type { RequestCtx, Route } from '../../../core/http/routes.js';
 import type { ComputeContext } from '../../service/context.js';
 import { activeInstances, tenantUsages, usagePeriod } from '../../service/usage.js';
@@ -50,6 +50,11 @@ export function usageRoutes(c: ComputeContext): Route[] {
   return [
     {
       method: 'GET', url: '/v2.1/os-simple-tenant-usage', policy: `${P}list`,
+      // `os-simple-tenant-usage/` is a show with an empty tenant id, which Nova's router has no route for.
+      target: (ctx) => {
+        if (ctx.req.url.split('?')[0].endsWith('/')) throw notFound('The resource could not be found.');
+        return {};
+      },
       handler: async (ctx) => {
         const { period, limit, marker } = params(ctx, ['start', 'end', 'detailed', 'limit', 'marker']);
         const detailed = q1(ctx, 'detailed') === '1';
