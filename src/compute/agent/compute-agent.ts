@@ -9,7 +9,7 @@ import { AGENT_TOPIC } from '../rpc/topics.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
 import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
-import { createSnapshotImage } from '../service/snapshots.js';
+import { createSnapshotImage, rotateBackups } from '../service/snapshots.js';
 import { flavorOf } from '../service/servers.js';
 import { POWER, powerStateOf, TASK, VM } from '../service/states.js';
 import type { ImageCache } from './image-cache.js';
@@ -200,6 +200,8 @@ export class ComputeAgent {
       }),
       snapshot_instance: (a: BusArgs) => this.task(a, 'compute_snapshot_instance', async (row) => {
         await this.snapshot(row, String(a.imageId));
+        // createBackup: Nova's backup_instance rotates the older backups out once this one is uploaded
+        if (typeof a.backupType === 'string') await rotateBackups(this.c, row, a.backupType, Number(a.rotation ?? 0), row.user_id);
       }, row0State(a)),
       shelve_instance: (a: BusArgs) => this.task(a, 'compute_shelve_instance', async (row) => {
         // Nova's shelve: stop the guest and keep its disk as an image; offloading then frees the host.
@@ -293,9 +295,14 @@ export class ComputeAgent {
       // waits for the image to go active finds the server ready for the next action).
       if (release) await this.set(row.uuid, { task_state: null });
       const { createReadStream } = await import('node:fs');
+      const data = createReadStream(file.path);
+      // an upload refused before it reads (the image was deleted meanwhile) must not leave the
+      // stream to fail unheard once the file is removed
+      data.on('error', () => undefined);
       try {
-        await this.c.image.upload(imageId, createReadStream(file.path), viewer);
+        await this.c.image.upload(imageId, data, viewer);
       } finally {
+        data.destroy();
         rmSync(file.path, { force: true });
       }
     } catch (e) {

@@ -58,7 +58,7 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     accessIPv4: row.access_ip_v4 ?? '',
     accessIPv6: row.access_ip_v6 ?? '',
     links: links(ctx, 'servers', row.uuid),
-    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-DCF:diskConfig': row.disk_config ?? 'MANUAL',
   };
   if (status === 'ACTIVE' || status === 'BUILD' || status === 'REBUILD' || status === 'RESIZE' || status === 'VERIFY_RESIZE' || status === 'MIGRATING') v.progress = row.progress;
   const fault = fromJson<{ code: number; message: string; details?: string; created: string } | null>(row.fault, null);
@@ -88,7 +88,9 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     'OS-EXT-STS:power_state': row.power_state,
     'os-extended-volumes:volumes_attached': [],
   });
-  if (row.vm_state !== 'deleted') v.security_groups = fromJson<string[]>(row.security_groups, ['default']).map((name) => ({ name }));
+  // Nova shows security_groups only when the server is in at least one group
+  const groups = row.vm_state !== 'deleted' ? fromJson<string[]>(row.security_groups, ['default']) : [];
+  if (groups.length) v.security_groups = groups.map((name) => ({ name }));
   if (isAdmin) {
     v['OS-EXT-SRV-ATTR:host'] = row.host;
     v['OS-EXT-SRV-ATTR:hypervisor_hostname'] = row.node;
@@ -104,6 +106,11 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     }
   } else if (at(ctx, '2.90')) {
     v['OS-EXT-SRV-ATTR:hostname'] = row.hostname;
+  }
+  // rebuild (2.75: the full form) shows user_data under its own name
+  if (form === 'rebuild' && at(ctx, '2.57')) {
+    delete v['OS-EXT-SRV-ATTR:user_data'];
+    v.user_data = row.user_data;
   }
   // host_status is for admins by default (os_compute_api:servers:show:host_status)
   if (at(ctx, '2.16') && isAdmin) v.host_status = row.host ? 'UP' : '';

@@ -248,4 +248,11 @@ const securityGroups: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '001-initial': initial, '002-security-groups': securityGroups };
+/** OS-DCF:diskConfig of each server (AUTO or MANUAL), kept as the create, rebuild, resize or update set it. */
+const diskConfig: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('instance').addColumn('disk_config', 'varchar(8)', (c) => c.notNull().defaultTo('MANUAL')).execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = { '001-initial': initial, '002-security-groups': securityGroups, '003-disk-config': diskConfig };

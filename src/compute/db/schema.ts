@@ -78,6 +78,8 @@ export interface InstanceRow {
   deleted_at: string | null;
   /** 0 while the server exists; 1 once deleted (kept for changes-since, usage, actions). */
   deleted: number;
+  /** OS-DCF:diskConfig: 'AUTO' (grow the root partition to the disk) or 'MANUAL'. */
+  disk_config: string;
 }
 export interface InstanceMetadataRow { instance_uuid: string; key: string; value: string }
 export interface InstanceTagRow { instance_uuid: string; tag: string }

@@ -57,6 +57,23 @@ export async function checkInstanceQuota(db: Kysely<ComputeDB>, projectId: strin
   }
 }
 
+/**
+ * Nova's resize quota check (upsize_quota_delta + check_deltas): the growth of a resize (new
+ * flavor minus old, positive parts only) must fit the project's and the user's cores and RAM
+ * quotas on top of what they use now; 403 "Quota exceeded for cores: ..." otherwise.
+ */
+export async function checkResizeQuota(db: Kysely<ComputeDB>, projectId: string, userId: string, growth: { cores: number; ram: number }): Promise<void> {
+  const want = { cores: Math.max(0, growth.cores), ram: Math.max(0, growth.ram) };
+  if (!want.cores && !want.ram) return;
+  for (const scope of [undefined, userId]) {
+    const limits = await effectiveLimits(db, projectId, scope);
+    const used = await instanceUsage(db, projectId, scope);
+    for (const k of ['cores', 'ram'] as const) {
+      if (want[k] > 0 && limits[k] >= 0 && used[k] + want[k] > limits[k]) throw overQuota(k, want[k], used[k], limits[k]);
+    }
+  }
+}
+
 /** The most servers (≤ max) of a flavor that still fit, for min_count/max_count creates. */
 export async function roomFor(c: ComputeContext | { db: Kysely<ComputeDB> }, projectId: string, flavor: { vcpus: number; memory_mb: number }, max: number): Promise<number> {
   const limits = await effectiveLimits(c.db, projectId);

@@ -33,6 +33,18 @@ export interface CreateRequest {
   hostname?: string;
   schedulerHints: Record<string, unknown>;
   blockDeviceMapping: Record<string, unknown>[];
+  /** OS-DCF:diskConfig (MANUAL when the request gives none). */
+  diskConfig?: DiskConfig;
+}
+
+export type DiskConfig = 'AUTO' | 'MANUAL';
+
+/** Nova's OS-DCF:diskConfig values: AUTO or MANUAL, anything else is a 400. */
+export function checkDiskConfig(v: unknown): DiskConfig {
+  if (v !== 'AUTO' && v !== 'MANUAL') {
+    throw badRequest(`Invalid input for field/attribute OS-DCF:diskConfig. Value: ${typeof v === 'string' ? v : JSON.stringify(v)}. ${JSON.stringify(v)} is not one of ['AUTO', 'MANUAL']`);
+  }
+  return v;
 }
 
 /** Nova's hostname sanitisation (the server name, lowercased, [a-z0-9-] only, ≤ 63). */
@@ -137,6 +149,7 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
         requested_networks: toJson(r.networks), security_groups: toJson(r.securityGroups), block_device_mapping: toJson(r.blockDeviceMapping),
         scheduler_hints: toJson(r.schedulerHints), fault: null, driver_info: '{}',
         launched_at: null, terminated_at: null, created_at: now, updated_at: now, deleted_at: null, deleted: 0,
+        disk_config: r.diskConfig ?? 'MANUAL',
       });
     }
     for (const row of rows) {

@@ -302,3 +302,157 @@ describe('compute: boot from a block device mapping of an image; crash dump', ()
     assert.fail('the guest did not get the NMI');
   });
 });
+
+describe('compute: disk config, rebuild passwords, resize quota, backups, console log, list scoping', () => {
+  let k: ComputeCloud;
+  before(async () => { k = await startComputeCloud(); });
+  after(async () => { await k?.stop(); });
+  const act = (id: string, body: unknown, token?: string, version?: string) => k.nova('POST', `/v2.1/servers/${id}/action`, { token: token ?? k.a.member, body, version });
+  const imagesOf = async (serverId: string, type: string) => (await k.c.request('GET', `/v2/images?image_type=backup&backup_type=${type}&instance_uuid=${serverId}&sort_key=created_at&sort_dir=asc`, { token: k.a.member, service: 'image' })).body.images as any[];
+  const waitImage = async (id: string, status: string) => {
+    for (let i = 0; i < 250; i++) {
+      const r = await k.c.request('GET', `/v2/images/${id}`, { token: k.a.member, service: 'image' });
+      if (status === 'gone' ? r.status === 404 : r.body.status === status) return;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.fail(`image ${id} not ${status}`);
+  };
+
+  it('keeps OS-DCF:diskConfig from create, update, rebuild and resize; anything but AUTO/MANUAL is a 400', async () => {
+    const s = await k.boot(k.a.member, { name: 'dcf', 'OS-DCF:diskConfig': 'AUTO' });
+    assert.equal(s['OS-DCF:diskConfig'], 'AUTO');
+    const plain = await k.boot(k.a.member, { name: 'dcf-default' });
+    assert.equal(plain['OS-DCF:diskConfig'], 'MANUAL');
+    const bad = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'x', imageRef: k.imageId, flavorRef: '1', 'OS-DCF:diskConfig': 'SIDEWAYS' } } });
+    assert.equal(bad.status, 400);
+    const up = await k.nova('PUT', `/v2.1/servers/${s.id}`, { token: k.a.member, body: { server: { 'OS-DCF:diskConfig': 'MANUAL' } } });
+    assert.equal(up.status, 200);
+    assert.equal(up.body.server['OS-DCF:diskConfig'], 'MANUAL');
+    assert.equal((await k.nova('PUT', `/v2.1/servers/${s.id}`, { token: k.a.member, body: { server: { 'OS-DCF:diskConfig': 'auto' } } })).status, 400);
+    const rb = await act(s.id, { rebuild: { imageRef: k.imageId, 'OS-DCF:diskConfig': 'AUTO' } });
+    assert.equal(rb.status, 202);
+    assert.equal(rb.body.server['OS-DCF:diskConfig'], 'AUTO');
+    assert.equal((await k.waitFor(k.a.member, s.id, 'ACTIVE'))['OS-DCF:diskConfig'], 'AUTO');
+    assert.equal((await act(s.id, { resize: { flavorRef: '2', 'OS-DCF:diskConfig': 'BAD' } })).status, 400);
+    assert.equal((await act(s.id, { resize: { flavorRef: '2', 'OS-DCF:diskConfig': 'MANUAL' } })).status, 202);
+    assert.equal((await k.waitFor(k.a.member, s.id, 'VERIFY_RESIZE'))['OS-DCF:diskConfig'], 'MANUAL');
+  });
+
+  it('answers rebuild with an adminPass (a generated one when none is given), also from SHUTOFF', async () => {
+    const s = await k.boot(k.a.member, { name: 'pw' });
+    const rb = await act(s.id, { rebuild: { imageRef: k.imageId } });
+    assert.equal(rb.status, 202);
+    assert.equal(typeof rb.body.server.adminPass, 'string');
+    assert.ok(rb.body.server.adminPass.length >= 8);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal((await act(s.id, { 'os-stop': null })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'SHUTOFF');
+    const given = await act(s.id, { rebuild: { imageRef: k.imageId, adminPass: 'chosen-pass' } });
+    assert.equal(given.body.server.adminPass, 'chosen-pass');
+    await k.waitFor(k.a.member, s.id, 'SHUTOFF');
+  });
+
+  it('refuses a resize whose growth passes the cores or RAM quota with 403', async () => {
+    const s = await k.boot(k.b.member, { name: 'grow' });
+    const flavor = async (name: string, vcpus: number, ram: number) => {
+      const r = await k.nova('POST', '/v2.1/flavors', { body: { flavor: { name, vcpus, ram, disk: 1 } } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.flavor.id as string;
+    };
+    assert.equal((await k.nova('PUT', `/v2.1/os-quota-sets/${k.b.id}`, { body: { quota_set: { cores: 4, ram: 4096 } } })).status, 200);
+    const cores = await act(s.id, { resize: { flavorRef: await flavor('too-many-cores', 5, 512) } }, k.b.member);
+    assert.equal(cores.status, 403, JSON.stringify(cores.body));
+    assert.match(cores.body.forbidden.message, /Quota exceeded for cores/);
+    const ram = await act(s.id, { resize: { flavorRef: await flavor('too-much-ram', 1, 4097) } }, k.b.member);
+    assert.equal(ram.status, 403);
+    assert.match(ram.body.forbidden.message, /Quota exceeded for ram/);
+    assert.equal((await k.waitFor(k.b.member, s.id, 'ACTIVE')).flavor.id, '1', 'the server is untouched');
+    const fits = await act(s.id, { resize: { flavorRef: await flavor('fits', 2, 1024) } }, k.b.member);
+    assert.equal(fits.status, 202, JSON.stringify(fits.body));
+    await k.waitFor(k.b.member, s.id, 'VERIFY_RESIZE');
+    assert.equal((await k.nova('DELETE', `/v2.1/os-quota-sets/${k.b.id}`)).status, 202);
+  });
+
+  it('hides security_groups once a server has none left', async () => {
+    const s = await k.boot(k.a.member, { name: 'nosg' });
+    assert.deepEqual(s.security_groups, [{ name: 'default' }]);
+    assert.equal((await act(s.id, { removeSecurityGroup: { name: 'default' } })).status, 202);
+    const shown = (await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member })).body.server;
+    assert.ok(!('security_groups' in shown));
+  });
+
+  it('validates createImage metadata and refuses a second snapshot while the first is being taken', async () => {
+    const s = await k.boot(k.a.member, { name: 'snap2' });
+    for (const metadata of [{ '': '' }, { ['a'.repeat(256)]: 'b' }, { k: 'v'.repeat(256) }, { k: 1 }, { 'bad/key': 'v' }, 'nope']) {
+      const r = await act(s.id, { createImage: { name: 'bad-meta', metadata } });
+      assert.equal(r.status, 400, JSON.stringify(metadata));
+    }
+    const first = await act(s.id, { createImage: { name: 'first' } }, undefined, '2.45');
+    assert.equal(first.status, 202);
+    const busy = await k.nova('GET', `/v2.1/servers/${s.id}`, { token: k.a.member });
+    assert.match(String(busy.body.server['OS-EXT-STS:task_state']), /^image_/);
+    const second = await act(s.id, { createImage: { name: 'second' } }, undefined, '2.45');
+    assert.equal(second.status, 409);
+    await waitImage(first.body.image_id, 'active');
+    const names = (await k.c.request('GET', `/v2/images?instance_uuid=${s.id}`, { token: k.a.member, service: 'image' })).body.images.map((i: any) => i.name);
+    assert.deepEqual(names, ['first'], 'the refused snapshot leaves no image behind');
+  });
+
+  it('creates backups and rotates out the oldest beyond `rotation` (0 deletes them all)', async () => {
+    const s = await k.boot(k.a.member, { name: 'bk' });
+    const backup = async (name: string, rotation: number, version?: string) => {
+      const r = await act(s.id, { createBackup: { name, backup_type: 'daily', rotation } }, undefined, version);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const id = version ? r.body.image_id : String(r.headers.get('location')).split('/').pop()!;
+      assert.ok(id);
+      await k.waitFor(k.a.member, s.id, 'ACTIVE');
+      return id;
+    };
+    assert.equal((await act(s.id, { createBackup: { name: 'x', backup_type: 'daily' } })).status, 400, 'rotation is required');
+    assert.equal((await act(s.id, { createBackup: { name: 'x', backup_type: 'daily', rotation: -1 } })).status, 400);
+    const b1 = await backup('b1', 2);
+    await waitImage(b1, 'active');
+    const b2 = await backup('b2', 2, '2.45');
+    await waitImage(b2, 'active');
+    const listed = await imagesOf(s.id, 'daily');
+    assert.deepEqual(listed.map((i) => [i.name, i.image_type, i.backup_type]), [['b1', 'backup', 'daily'], ['b2', 'backup', 'daily']]);
+    const b3 = await backup('b3', 2);
+    await waitImage(b1, 'gone');
+    await waitImage(b3, 'active');
+    assert.deepEqual((await imagesOf(s.id, 'daily')).map((i) => i.name), ['b2', 'b3']);
+    await backup('b4', 0);
+    let left: any[] = [];
+    for (let i = 0; i < 250; i++) {
+      left = await imagesOf(s.id, 'daily');
+      if (!left.length) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.deepEqual(left.map((i) => i.name), [], 'rotation 0 deletes every backup, the new one too');
+    const actions = (await k.nova('GET', `/v2.1/servers/${s.id}/os-instance-actions`, { token: k.a.member })).body.instanceActions.map((x: any) => x.action);
+    assert.ok(actions.includes('createBackup'));
+  });
+
+  it('shows a boot log on the console, tailed as Nova does (length N gives N lines when split)', async () => {
+    const s = await k.boot(k.a.member, { name: 'console' });
+    const full = (await act(s.id, { 'os-getConsoleOutput': {} })).body.output as string;
+    assert.ok(full.split('\n').length > 30, `only ${full.split('\n').length} lines`);
+    const three = await act(s.id, { 'os-getConsoleOutput': { length: 3 } });
+    assert.equal(three.status, 200);
+    assert.equal(three.body.output.split('\n').length, 3);
+    assert.equal((await act(s.id, { 'os-getConsoleOutput': { length: 0 } })).body.output, '');
+    assert.equal((await act(s.id, { reboot: { type: 'HARD' } })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    const after = (await act(s.id, { 'os-getConsoleOutput': { length: -1 } })).body.output as string;
+    assert.ok(after.split('\n').length > full.split('\n').length, 'a reboot appends another boot log');
+  });
+
+  it('lists only the admin\'s own project unless all_tenants is given, then tenant_id narrows it', async () => {
+    const s = await k.boot(k.b.member, { name: 'scoped' });
+    const names = async (q: string) => (await k.nova('GET', `/v2.1/servers/detail${q}`)).body.servers.map((x: any) => x.id);
+    assert.ok(!(await names(`?tenant_id=${k.b.id}`)).includes(s.id), 'tenant_id alone is ignored');
+    assert.ok(!(await names(`?project_id=${k.b.id}`)).includes(s.id), 'project_id alone is ignored');
+    assert.ok((await names(`?all_tenants=&tenant_id=${k.b.id}`)).includes(s.id));
+    assert.ok((await names(`?all_tenants=1&project_id=${k.b.id}`)).includes(s.id));
+    assert.ok(!(await names(`?all_tenants=1&tenant_id=${k.a.id}`)).includes(s.id));
+  });
+});

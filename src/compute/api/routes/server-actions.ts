@@ -10,8 +10,8 @@ import { createSnapshotImage } from '../../service/snapshots.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
-import { checkInstanceQuota } from '../../service/quotas.js';
-import { beginTask, checkLock, checkState, flavorOf } from '../../service/servers.js';
+import { checkResizeQuota } from '../../service/quotas.js';
+import { beginTask, checkDiskConfig, checkLock, checkState, flavorOf } from '../../service/servers.js';
 import { flavorResources } from '../../scheduler/scheduler.js';
 import { POWER, TASK, VM } from '../../service/states.js';
 import { at, baseUrl, callerOf, isObj } from '../common.js';
@@ -54,6 +54,46 @@ const ACTION_RULES: Record<string, [string, string]> = {
 export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
 
 type Handler = (c: ComputeContext, ctx: RequestCtx, row: InstanceRow, arg: any) => Promise<unknown>;
+
+/** Nova's image metadata schema (createImage, createBackup): keys of 1–255 of [a-zA-Z0-9-_:. ], string values of at most 255. */
+const IMAGE_META_KEY = /^[a-zA-Z0-9-_:. ]{1,255}$/;
+function checkImageMetadata(v: unknown): Record<string, string> {
+  if (v === undefined) return {};
+  if (!isObj(v)) throw badRequest(`Invalid input for field/attribute metadata. Value: ${JSON.stringify(v)}. ${JSON.stringify(v)} is not of type 'object'`);
+  for (const [k, val] of Object.entries(v)) {
+    if (!IMAGE_META_KEY.test(k)) throw badRequest(`Invalid input for field/attribute metadata. Value: ${JSON.stringify(v)}. Additional properties are not allowed ('${k}' was unexpected)`);
+    if (typeof val !== 'string') throw badRequest(`Invalid input for field/attribute ${k}. Value: ${JSON.stringify(val)}. ${JSON.stringify(val)} is not of type 'string'`);
+    if (val.length > 255) throw badRequest(`Invalid input for field/attribute ${k}. Value: ${val}. '${val}' is too long`);
+  }
+  return v as Record<string, string>;
+}
+
+/** Nova's enable_instance_password (on by default): rebuild and rescue answer with the new admin password. */
+const newAdminPass = () => randomBytes(9).toString('base64url').slice(0, 12);
+
+/**
+ * createImage and createBackup: the queued image (its quota errors as Nova words them), then the
+ * server's task, then the agent's snapshot. A server that is busy by then gives its image back.
+ */
+async function snapshotAction(c: ComputeContext, ctx: RequestCtx, row: InstanceRow, action: 'createImage' | 'createBackup', from: string[],
+  name: string, metadata: Record<string, string>, backup?: { type: string; rotation: number }): Promise<Record<string, unknown>> {
+  const caller = callerOf(ctx);
+  if (!from.includes(row.vm_state) || row.task_state !== null) {
+    throw conflict(`Cannot '${action}' instance ${row.uuid} while it is in ${from.includes(row.vm_state) ? `task_state ${row.task_state}` : `vm_state ${row.vm_state}`}`);
+  }
+  const props = backup ? { ...metadata, backup_type: backup.type } : metadata;
+  const image = await createSnapshotImage(c, row, name, caller.userId, props, backup ? 'backup' : 'snapshot').catch((e: HttpError) => {
+    throw e.status === 413 || e.status === 403 ? new HttpError(403, `Quota exceeded for resources: ['images']`) : e;
+  });
+  try {
+    await beginTask(c, caller, row, action, backup ? 'image_backup' : TASK.IMAGE_SNAPSHOT, { vm: from });
+  } catch (e) {
+    await c.image.deleteImage(String(image.id), { projectId: row.project_id, isAdmin: false, userId: caller.userId }).catch(() => undefined);
+    throw e;
+  }
+  await cast(c, ctx, row, 'snapshot_instance', { imageId: image.id, vmState: row.vm_state, ...(backup ? { backupType: backup.type, rotation: backup.rotation } : {}) });
+  return image;
+}
 
 const cast = async (c: ComputeContext, ctx: RequestCtx, row: InstanceRow, method: string, args: Record<string, unknown> = {}) => {
   if (!row.host) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
@@ -105,7 +145,9 @@ const ACTIONS: Record<string, Handler> = {
     const image = await c.image.getImage(imageRef, { projectId: caller.projectId, isAdmin: caller.isAdmin });
     if (!image) throw badRequest(`Image ${imageRef} could not be found.`);
     if (image.status !== 'active') throw badRequest(`Image ${imageRef} is not active.`);
+    if (arg.adminPass !== undefined && typeof arg.adminPass !== 'string') throw badRequest(`Invalid input for field/attribute adminPass. Value: ${JSON.stringify(arg.adminPass)}. ${JSON.stringify(arg.adminPass)} is not of type 'string'`);
     const set: Partial<InstanceRow> = { image_ref: imageRef };
+    if (arg['OS-DCF:diskConfig'] !== undefined) set.disk_config = checkDiskConfig(arg['OS-DCF:diskConfig']);
     if (arg.name !== undefined) set.name = checkName(arg.name);
     if (arg.accessIPv4 !== undefined) set.access_ip_v4 = arg.accessIPv4 || null;
     if (arg.accessIPv6 !== undefined) set.access_ip_v6 = arg.accessIPv6 || null;
@@ -128,24 +170,32 @@ const ACTIONS: Record<string, Handler> = {
     await cast(c, ctx, row, 'rebuild_instance');
     const fresh = (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!;
     const shown = await showServer(c, ctx, fresh, 'rebuild');
-    if (typeof arg.adminPass === 'string') (shown.server as Record<string, unknown>).adminPass = arg.adminPass;
+    (shown.server as Record<string, unknown>).adminPass = typeof arg.adminPass === 'string' ? arg.adminPass : newAdminPass();
     return ctx.reply.code(202).send(shown);
   },
   async createImage(c, ctx, row, arg) {
     if (!isObj(arg) || typeof arg.name !== 'string' || arg.name.trim() === '' || arg.name.length > 255) throw badRequest("Invalid input for field/attribute createImage. 'name' is a required property");
-    if (arg.metadata !== undefined && !isObj(arg.metadata)) throw badRequest('Invalid input for field/attribute metadata.');
-    const caller = callerOf(ctx);
-    checkLock(row, caller);
-    const from = [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED];
-    if (!from.includes(row.vm_state as never) || row.task_state !== null) throw conflict(`Cannot 'createImage' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
-    const image = await createSnapshotImage(c, row, arg.name, caller.userId,
-      Object.fromEntries(Object.entries(arg.metadata ?? {}).map(([k, v]) => [k, String(v)]))).catch((e: HttpError) => {
-      throw e.status === 413 || e.status === 403 ? new HttpError(403, `Quota exceeded for resources: ['images']`) : e;
-    });
-    await beginTask(c, caller, row, 'createImage', TASK.IMAGE_SNAPSHOT, { vm: from });
-    await cast(c, ctx, row, 'snapshot_instance', { imageId: image.id, vmState: row.vm_state });
+    const metadata = checkImageMetadata(arg.metadata);
+    checkLock(row, callerOf(ctx));
+    const image = await snapshotAction(c, ctx, row, 'createImage', [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED], arg.name, metadata);
     ctx.reply.header('location', `${baseUrl(ctx).replace(/:\d+$/, '')}/images/${image.id}`);
     return at(ctx, '2.45') ? ctx.reply.code(202).send({ image_id: image.id }) : undefined;
+  },
+  async createBackup(c, ctx, row, arg) {
+    const bad = (why: string) => badRequest(`Invalid input for field/attribute createBackup. ${why}`);
+    if (!isObj(arg)) throw bad(`Value: ${JSON.stringify(arg)}. ${JSON.stringify(arg)} is not of type 'object'`);
+    for (const k of ['name', 'backup_type', 'rotation']) if (arg[k] === undefined) throw bad(`'${k}' is a required property`);
+    for (const k of Object.keys(arg)) if (!['name', 'backup_type', 'rotation', 'metadata'].includes(k)) throw bad(`Additional properties are not allowed ('${k}' was unexpected)`);
+    const name = checkName(arg.name);
+    if (typeof arg.backup_type !== 'string') throw badRequest(`Invalid input for field/attribute backup_type. Value: ${JSON.stringify(arg.backup_type)}. ${JSON.stringify(arg.backup_type)} is not of type 'string'`);
+    const r = typeof arg.rotation === 'string' && /^\d+$/.test(arg.rotation) ? Number(arg.rotation) : arg.rotation;
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) throw badRequest(`Invalid input for field/attribute rotation. Value: ${JSON.stringify(arg.rotation)}. ${JSON.stringify(arg.rotation)} is not a non-negative integer`);
+    const metadata = checkImageMetadata(arg.metadata);
+    // Nova's backup: ACTIVE or SHUTOFF servers; the agent rotates the older backups out once the copy is uploaded
+    const image = await snapshotAction(c, ctx, row, 'createBackup', [VM.ACTIVE, VM.STOPPED], name, metadata, { type: arg.backup_type, rotation: r });
+    if (at(ctx, '2.45')) return ctx.reply.code(202).send({ image_id: image.id });
+    if (r > 0) ctx.reply.header('location', `${baseUrl(ctx).replace(/:\d+$/, '')}/images/${image.id}`);
+    return undefined;
   },
   async resize(c, ctx, row, arg) {
     if (!isObj(arg) || arg.flavorRef === undefined) throw badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property");
@@ -155,18 +205,19 @@ const ACTIONS: Record<string, Handler> = {
     const current = flavorOf(row);
     if (target.flavorid === current.flavorid) throw badRequest('When resizing, instances must change flavor!');
     if (target.root_gb < current.root_gb && target.root_gb !== 0) throw badRequest('Resize to zero disk flavor is not allowed.');
+    const diskConfig = arg['OS-DCF:diskConfig'] === undefined ? undefined : checkDiskConfig(arg['OS-DCF:diskConfig']);
     const next = await bookFlavor(c, target);
     checkLock(row, caller);
-    // quota for the growth only
-    const grow = { vcpus: Math.max(0, next.vcpus - current.vcpus), memory_mb: Math.max(0, next.memory_mb - current.memory_mb) };
-    if (grow.vcpus || grow.memory_mb) await checkInstanceQuota(c.db, row.project_id, row.user_id, 0, grow).catch(() => undefined);
+    checkState(row, 'resize', [VM.ACTIVE, VM.STOPPED]);
+    // quota for the growth only (Nova's upsize_quota_delta)
+    await checkResizeQuota(c.db, row.project_id, row.user_id, { cores: next.vcpus - current.vcpus, ram: next.memory_mb - current.memory_mb });
     if (!row.node) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
     const node = await c.db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', row.node).executeTakeFirst();
     if (!node || !(await c.placement.claim(row.uuid, node.uuid, flavorResources(next), { projectId: row.project_id, userId: row.user_id }))) {
       throw badRequest('No valid host was found. There are not enough resources on the host for the new flavor.');
     }
     await beginTask(c, caller, row, 'resize', TASK.RESIZE_PREP, { vm: [VM.ACTIVE, VM.STOPPED] });
-    await c.db.updateTable('instance').set({ new_flavor: toJson(next), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+    await c.db.updateTable('instance').set({ new_flavor: toJson(next), ...(diskConfig ? { disk_config: diskConfig } : {}), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
     await recordMigration(c, {
       instance_uuid: row.uuid, migration_type: 'resize', status: 'finished', source_compute: row.host, dest_compute: row.host,
       source_node: row.node, dest_node: row.node, old_flavorid: current.flavorid, new_flavorid: next.flavorid, project_id: row.project_id, user_id: row.user_id,
@@ -278,7 +329,7 @@ const ACTIONS: Record<string, Handler> = {
     if (a.adminPass !== undefined && typeof a.adminPass !== 'string') throw badRequest('Invalid input for field/attribute adminPass.');
     await beginTask(c, callerOf(ctx), row, 'rescue', TASK.RESCUING, { vm: [VM.ACTIVE, VM.STOPPED, VM.ERROR] });
     await cast(c, ctx, row, 'rescue_instance', { imageRef });
-    return ctx.reply.code(200).send({ adminPass: typeof a.adminPass === 'string' ? a.adminPass : randomBytes(9).toString('base64url').slice(0, 12) });
+    return ctx.reply.code(200).send({ adminPass: typeof a.adminPass === 'string' ? a.adminPass : newAdminPass() });
   },
   async unrescue(c, ctx, row) {
     await beginTask(c, callerOf(ctx), row, 'unrescue', TASK.UNRESCUING, { vm: [VM.RESCUED] });

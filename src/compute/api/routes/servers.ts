@@ -8,7 +8,7 @@ import { castAgent } from '../../rpc/topics.js';
 import type { ComputeContext } from '../../service/context.js';
 import { fromJson } from '../../service/context.js';
 import { recordAction } from '../../service/instance-actions.js';
-import { checkLock, createServers, extrasOf, getInstance, type CreateRequest } from '../../service/servers.js';
+import { checkDiskConfig, checkLock, createServers, extrasOf, getInstance, type CreateRequest } from '../../service/servers.js';
 import { TASK, VM, vmStatesOf } from '../../service/states.js';
 import { at, baseUrl, callerOf, canonicalIpv6, isObj, member, q1 } from '../common.js';
 import { serverSummary, serverView } from '../views.js';
@@ -151,6 +151,7 @@ function parseCreate(ctx: RequestCtx): CreateRequest {
     accessIPv4: ip('accessIPv4', 4), accessIPv6: ip('accessIPv6', 6), adminPass: typeof s.adminPass === 'string' ? s.adminPass : undefined,
     description, tags, hostname, schedulerHints: hints,
     blockDeviceMapping: Array.isArray(s.block_device_mapping_v2) ? s.block_device_mapping_v2 : [],
+    diskConfig: s['OS-DCF:diskConfig'] === undefined ? 'MANUAL' : checkDiskConfig(s['OS-DCF:diskConfig']),
   };
 }
 
@@ -170,9 +171,11 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
   const allTenants = allTenantsRaw !== undefined && !/^(0|false|f|no|off)$/i.test(allTenantsRaw) && ctx.allowed(`${rule}:get_all_tenants`, { project_id: caller.projectId });
   const admin = caller.isAdmin;
   let q = c.db.selectFrom('instance').selectAll();
-  const projectFilter = admin ? q1(ctx, 'project_id') ?? q1(ctx, 'tenant_id') : undefined;
-  if (projectFilter) q = q.where('project_id', '=', projectFilter);
-  else if (!allTenants) q = q.where('project_id', '=', caller.projectId);
+  // Nova (lp:#1185290): without all_tenants the caller's own project is listed and
+  // tenant_id/project_id are ignored; with it they narrow the list to one project.
+  const projectFilter = allTenants ? q1(ctx, 'project_id') ?? q1(ctx, 'tenant_id') : undefined;
+  if (!allTenants) q = q.where('project_id', '=', caller.projectId);
+  else if (projectFilter) q = q.where('project_id', '=', projectFilter);
   const changesSince = q1(ctx, 'changes-since') ?? q1(ctx, 'changes_since');
   const changesBefore = q1(ctx, 'changes-before');
   const parseTime = (v: string, k: string) => {
@@ -295,7 +298,7 @@ export function serversRoutes(c: ComputeContext): Route[] {
         return {
           server: {
             id: first.uuid, links: [{ rel: 'self', href: `${baseUrl(ctx)}/v2.1/servers/${first.uuid}` }, { rel: 'bookmark', href: `${baseUrl(ctx)}/servers/${first.uuid}` }],
-            'OS-DCF:diskConfig': 'MANUAL', security_groups: req.securityGroups.map((name) => ({ name })), adminPass: made.adminPass,
+            'OS-DCF:diskConfig': req.diskConfig ?? 'MANUAL', security_groups: req.securityGroups.map((name) => ({ name })), adminPass: made.adminPass,
           },
         };
       },
@@ -323,6 +326,7 @@ export function serversRoutes(c: ComputeContext): Route[] {
           set.description = s.description;
         }
         if (s.hostname !== undefined) set.hostname = String(s.hostname);
+        if (s['OS-DCF:diskConfig'] !== undefined) set.disk_config = checkDiskConfig(s['OS-DCF:diskConfig']);
         checkLock(row, callerOf(ctx));
         await c.db.updateTable('instance').set({ ...set, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
         return showServer(c, ctx, (await c.db.selectFrom('instance').selectAll().where('uuid', '=', row.uuid).executeTakeFirst())!, 'update');
