@@ -24,7 +24,7 @@ export async function startConductor(c: ComputeContext, host: string): Promise<S
   timer.unref();
   const sub = await c.bus.serve({ topic: CONDUCTOR_TOPIC }, {
     unshelve_instance: async (args, ctx) => {
-      await unshelveOffloaded(c, String(args.uuid), String(args.requestId ?? ctx.requestId)).catch((e) => c.logger.error({ err: e, instance: args.uuid }, 'unshelve failed'));
+      await unshelveOffloaded(c, String(args.uuid), String(args.requestId ?? ctx.requestId), args.host ? String(args.host) : undefined).catch((e) => c.logger.error({ err: e, instance: args.uuid }, 'unshelve failed'));
     },
     live_migrate_instance: async (args, ctx) => {
       await liveMigrate(c, { uuid: String(args.uuid), host: (args.host as string | null) ?? null, migrationId: Number(args.migrationId), requestId: String(args.requestId ?? ctx.requestId) })
@@ -85,12 +85,12 @@ async function buildOne(c: ComputeContext, uuid: string, requestId: string): Pro
 }
 
 /** Unshelve of an offloaded server: schedule it again, then its new host builds it from the shelved image. */
-async function unshelveOffloaded(c: ComputeContext, uuid: string, requestId: string): Promise<void> {
+async function unshelveOffloaded(c: ComputeContext, uuid: string, requestId: string, host?: string): Promise<void> {
   const row = await c.db.selectFrom('instance').selectAll().where('uuid', '=', uuid).executeTakeFirst();
   if (!row || row.deleted || row.vm_state !== VM.SHELVED_OFFLOADED) return;
   try {
     const sel = await withEvent(c, uuid, requestId, 'conductor_unshelve_instance', null, async () =>
-      selectDestination(c, await requestSpec(c, row), flavorOf(row), { projectId: row.project_id, userId: row.user_id }));
+      selectDestination(c, { ...(await requestSpec(c, row)), ...(host ? { forceHost: host } : {}) }, flavorOf(row), { projectId: row.project_id, userId: row.user_id }));
     await c.db.updateTable('instance').set({ host: sel.host, node: sel.node, task_state: TASK.SPAWNING, updated_at: nowIso() }).where('uuid', '=', uuid).execute();
     await castAgent(c.bus, sel.host, 'unshelve_instance', { uuid, requestId, fromImage: true }, requestId);
   } catch (e) {

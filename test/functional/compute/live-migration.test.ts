@@ -48,4 +48,16 @@ describe('compute: live migration between hosts (fake driver, two hosts)', () =>
     await k.waitFor(k.a.member, s.id, 'SHUTOFF');
     assert.equal((await act({ 'os-migrateLive': { host: null, block_migration: false } })).status, 409);
   });
+
+  it('unshelves an offloaded server onto the host an admin names (2.91)', async () => {
+    const s = await k.boot(k.a.member, { name: 'shelf-host' });
+    const other = (await hostOf(s.id)) === 'compute1' ? 'compute1-2' : 'compute1';
+    assert.equal((await k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body: { shelve: null } })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'SHELVED_OFFLOADED');
+    assert.equal((await k.nova('POST', `/v2.1/servers/${s.id}/action`, { token: k.a.member, body: { unshelve: { host: other } }, version: '2.91' })).status, 403);
+    assert.equal((await k.nova('POST', `/v2.1/servers/${s.id}/action`, { body: { unshelve: { host: other } }, version: '2.90' })).status, 400);
+    assert.equal((await k.nova('POST', `/v2.1/servers/${s.id}/action`, { body: { unshelve: { host: other } }, version: '2.91' })).status, 202);
+    await k.waitFor(k.a.member, s.id, 'ACTIVE');
+    assert.equal(await hostOf(s.id), other);
+  });
 });

@@ -293,11 +293,27 @@ const ACTIONS: Record<string, Handler> = {
     await beginTask(c, callerOf(ctx), row, 'shelveOffload', TASK.SHELVING_OFFLOADING, { vm: [VM.SHELVED] });
     await cast(c, ctx, row, 'shelve_offload_instance');
   },
-  async unshelve(c, ctx, row) {
+  async unshelve(c, ctx, row, arg) {
     const caller = callerOf(ctx);
+    // 2.77: a zone to unshelve into; 2.91: a host (admins), or null zone to unpin
+    const a = isObj(arg) ? arg : {};
+    let host: string | undefined;
+    let zone: string | null | undefined;
+    if (a.availability_zone !== undefined) {
+      if (!at(ctx, '2.77')) throw badRequest("Invalid input for field/attribute unshelve. Additional properties are not allowed ('availability_zone' was unexpected)");
+      zone = a.availability_zone === null ? null : String(a.availability_zone);
+    }
+    if (a.host !== undefined) {
+      if (!at(ctx, '2.91')) throw badRequest("Invalid input for field/attribute unshelve. Additional properties are not allowed ('host' was unexpected)");
+      if (!caller.isAdmin) throw new HttpError(403, 'Policy does not allow os_compute_api:os-shelve:unshelve_to_host to be performed.');
+      host = String(a.host);
+      if (!(await c.db.selectFrom('compute_node').select('host').where('host', '=', host).executeTakeFirst())) throw badRequest(`Compute host ${host} could not be found.`);
+    }
+    if ((host || zone !== undefined) && row.vm_state !== VM.SHELVED_OFFLOADED) throw conflict(`The server ${row.uuid} is not shelved offloaded: it cannot change host or zone`);
     await beginTask(c, caller, row, 'unshelve', TASK.UNSHELVING, { vm: [VM.SHELVED, VM.SHELVED_OFFLOADED] });
+    if (zone !== undefined) await c.db.updateTable('instance').set({ availability_zone: zone }).where('uuid', '=', row.uuid).execute();
     // an offloaded server has no host: the conductor schedules it again
-    if (row.vm_state === VM.SHELVED_OFFLOADED) await castConductor(c.bus, 'unshelve_instance', { uuid: row.uuid, requestId: caller.requestId }, caller.requestId);
+    if (row.vm_state === VM.SHELVED_OFFLOADED) await castConductor(c.bus, 'unshelve_instance', { uuid: row.uuid, host, requestId: caller.requestId }, caller.requestId);
     else await cast(c, ctx, row, 'unshelve_instance');
   },
   async 'os-migrateLive'(c, ctx, row, arg) {
