@@ -306,8 +306,13 @@ export class ComputeAgent {
         rmSync(file.path, { force: true });
       }
     } catch (e) {
-      await this.c.image.deleteImage(imageId, viewer);
       if (release) await this.set(row.uuid, { task_state: null });
+      // the image was deleted while the snapshot was taken (Nova's ImageNotFound): nothing to keep
+      if ((e as { status?: number }).status === 404) {
+        this.c.logger.warn({ instance: row.uuid, image: imageId }, 'the snapshot image was deleted during the snapshot');
+        return;
+      }
+      await this.c.image.deleteImage(imageId, viewer);
       throw e;
     }
   }
