@@ -24,15 +24,11 @@ export async function seedDefaultFlavors(c: ComputeContext): Promise<void> {
   }))).execute();
 }
 
+/** The sizes of a flavor: what a server books and what a create gives. */
+type FlavorSizes = Pick<FlavorRow, 'flavorid' | 'name' | 'vcpus' | 'memory_mb' | 'root_gb' | 'ephemeral_gb' | 'swap'>;
+
 /** A flavor as a server books it (Nova embeds a copy in the instance). */
-export interface BookedFlavor {
-  flavorid: string;
-  name: string;
-  vcpus: number;
-  memory_mb: number;
-  root_gb: number;
-  ephemeral_gb: number;
-  swap: number;
+export interface BookedFlavor extends FlavorSizes {
   extra_specs: Record<string, string>;
 }
 
@@ -109,17 +105,8 @@ export async function getFlavorRow(c: ComputeContext, id: string): Promise<Flavo
   return f;
 }
 
-export interface NewFlavor {
-  flavorid: string;
-  name: string;
-  vcpus: number;
-  memory_mb: number;
-  root_gb: number;
-  ephemeral_gb: number;
-  swap: number;
-  rxtx_factor: number;
+export interface NewFlavor extends FlavorSizes, Pick<FlavorRow, 'rxtx_factor' | 'description'> {
   is_public: boolean;
-  description: string | null;
 }
 
 export async function createFlavor(c: ComputeContext, f: NewFlavor): Promise<FlavorRow> {
