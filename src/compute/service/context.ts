@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { NuboConfig } from '../../core/config.js';
 import type { DbKind } from '../../core/db/database.js';
 import type { Logger } from '../../core/logger.js';
@@ -36,7 +36,6 @@ export interface Caller {
 /** PostgreSQL: serialises writers of one key inside a transaction (SQLite writers are serial anyway). */
 export async function lockKey(trx: Kysely<ComputeDB>, kind: DbKind, key: string): Promise<void> {
   if (kind !== 'postgres') return;
-  const { sql } = await import('kysely');
   await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
 }
 

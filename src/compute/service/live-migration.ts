@@ -3,12 +3,10 @@ import { nowIso } from '../../core/ids.js';
 import type { MigrationRow } from '../db/schema.js';
 import type { MigrationSource } from '../drivers/driver.js';
 import { callAgent } from '../rpc/topics.js';
-import { selectDestination, NoValidHost } from '../scheduler/scheduler.js';
-import { flavorResources } from '../scheduler/scheduler.js';
-import { fromJson, type ComputeContext } from './context.js';
+import { flavorResources, NoValidHost, selectDestination } from '../scheduler/scheduler.js';
+import type { ComputeContext } from './context.js';
 import { withEvent } from './instance-actions.js';
 import { flavorOf } from './servers.js';
-import { TASK } from './states.js';
 
 /** Live migrations move a running guest's memory; on TCG a small guest takes seconds, a loaded host more. */
 const MIGRATE_TIMEOUT_MS = 600_000;
@@ -80,6 +78,3 @@ export async function liveMigrate(c: ComputeContext, args: { uuid: string; host?
     else await setMigration(c, migrationId, { status: 'error' });
   }
 }
-
-export const LIVE_MIGRATION_TASK = TASK.MIGRATING;
-export const migrationFilter = (row: { scheduler_hints: string }) => fromJson<Record<string, unknown>>(row.scheduler_hints, {});
