@@ -37,6 +37,13 @@ PACKAGES=(
     gzip
     openssh-client   # ssh into guests (dataplane tier, boot benchmark)
     python3-novaclient
+    # network service dataplane (src/network/drivers/linux): bridges, namespaces, DHCP,
+    # security groups and NAT in nftables, the metadata proxy, conntrack flushes
+    iproute2
+    dnsmasq-base
+    nftables
+    haproxy
+    conntrack
 )
 
 installed() {

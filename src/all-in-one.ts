@@ -18,6 +18,7 @@ import type { ImageClient } from './image/client.js';
 import { inProcessPlacementClient, type PlacementClient } from './placement/client.js';
 import { createComputeService } from './compute/compute-service.js';
 import { createObjectService } from './object/object-service.js';
+import { createNetworkService } from './network/network-service.js';
 import { createPlacementService, type PlacementServiceModule } from './placement/placement-service.js';
 
 export interface CloudOptions {
@@ -46,9 +47,10 @@ const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<Serv
   object: createObjectService,
   placement: createPlacementService,
   compute: createComputeService,
+  network: createNetworkService,
 };
 /** Creation order: a service comes after those whose clients it uses. */
-const CREATION_ORDER: ServiceName[] = ['placement', 'image', 'object', 'compute'];
+const CREATION_ORDER: ServiceName[] = ['placement', 'image', 'object', 'network', 'compute'];
 
 export interface RunningCloud {
   config: NuboConfig;

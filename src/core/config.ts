@@ -16,7 +16,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 /** Services that exist in this build (others are accepted in config but not started yet). */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'compute', 'image', 'placement', 'object'];
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'compute', 'image', 'placement', 'network', 'object'];
 
 export interface IdentityConfig {
   /** Admin password; generated and printed once at first start when unset. */

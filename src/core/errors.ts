@@ -127,3 +127,18 @@ export const novaErrorFormat: ErrorFormatter = (err) => {
   if (err.status === 401) return keystoneErrorFormat(err);
   return { [NOVA_FAULT_NAMES[err.status] ?? 'computeFault']: { code: err.status, message: err.message } };
 };
+
+const NEUTRON_TYPES: Record<number, string> = {
+  400: 'HTTPBadRequest', 403: 'HTTPForbidden', 404: 'HTTPNotFound', 405: 'HTTPMethodNotAllowed', 409: 'HTTPConflict',
+  413: 'HTTPRequestEntityTooLarge', 415: 'HTTPUnsupportedMediaType', 500: 'HTTPInternalServerError', 501: 'HTTPNotImplemented', 503: 'HTTPServiceUnavailable',
+};
+
+/**
+ * Neutron: {"NeutronError": {"type", "message", "detail"}}; `type` is the exception's class name
+ * (NetworkNotFound, IpAddressInUse...) when the error carries one; a 401 keeps keystonemiddleware's body.
+ */
+export const neutronErrorFormat: ErrorFormatter = (err) => {
+  if (err.status === 401) return keystoneErrorFormat(err);
+  const type = (err as HttpError & { type?: string }).type ?? NEUTRON_TYPES[err.status] ?? 'HTTPError';
+  return { NeutronError: { type, message: err.message, detail: '' } };
+};

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { NuboConfig } from '../../core/config.js';
 import type { DbKind } from '../../core/db/database.js';
 import type { Logger } from '../../core/logger.js';
@@ -33,18 +33,5 @@ export interface Caller {
   requestId: string;
 }
 
-/** PostgreSQL: serialises writers of one key inside a transaction (SQLite writers are serial anyway). */
-export async function lockKey(trx: Kysely<ComputeDB>, kind: DbKind, key: string): Promise<void> {
-  if (kind !== 'postgres') return;
-  await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
-}
-
-export const toJson = (x: unknown) => JSON.stringify(x ?? null);
-export const fromJson = <T>(s: string | null | undefined, fallback: T): T => {
-  if (s === null || s === undefined || s === '') return fallback;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return fallback;
-  }
-};
+// Shared with the other services; compute's modules import them from here.
+export { lockKey, toJson, fromJson } from '../../core/db/database.js';

@@ -114,3 +114,20 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 export { sql };
+
+/** PostgreSQL: serialises writers of one key inside a transaction (SQLite writers are serial anyway). */
+export async function lockKey(trx: Kysely<any>, kind: DbKind, key: string): Promise<void> {
+  if (kind !== 'postgres') return;
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+}
+
+/** Lists and objects live in JSON text columns (one schema for SQLite and PostgreSQL). */
+export const toJson = (x: unknown) => JSON.stringify(x ?? null);
+export const fromJson = <T>(s: string | null | undefined, fallback: T): T => {
+  if (s === null || s === undefined || s === '') return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+};

@@ -1,0 +1,29 @@
+/**
+ * The extensions this build really implements, as /v2.0/extensions lists them. Clients and
+ * Tempest decide what to use and test from this list, so an alias goes here only with its code.
+ */
+export interface Extension { alias: string; name: string; description: string }
+
+const ext = (alias: string, name: string, description: string): Extension => ({ alias, name, description });
+
+export const EXTENSIONS: Extension[] = [
+  ext('network_availability_zone', 'Network Availability Zone', 'Availability zone support for network.'),
+  ext('availability_zone', 'Availability Zone', 'The availability zone extension.'),
+  ext('external-net', 'Neutron external network', 'Adds external network attribute to network resource.'),
+  ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
+  ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),
+  ext('port-security', 'Port Security', 'Provides port security'),
+  ext('provider', 'Provider Network', 'Expose mapping of virtual networks to physical networks'),
+  ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),
+  ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),
+  ext('standard-attr-timestamp', 'Resource timestamps', 'Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.'),
+  ext('project-id', 'project_id field enabled', 'Extension that indicates that project_id field is enabled.'),
+  ext('pagination', 'Pagination support', 'Extension that indicates that pagination is enabled.'),
+  ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
+  ext('fields', 'Fields support', 'Extension that indicates that the fields parameter is supported.'),
+  ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
+];
+
+export function extensionView(e: Extension): Record<string, unknown> {
+  return { alias: e.alias, name: e.name, description: e.description, updated: '2013-01-20T00:00:00-00:00', links: [] };
+}
