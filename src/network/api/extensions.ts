@@ -21,6 +21,12 @@ export const EXTENSIONS: Extension[] = [
   ext('pagination', 'Pagination support', 'Extension that indicates that pagination is enabled.'),
   ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
   ext('fields', 'Fields support', 'Extension that indicates that the fields parameter is supported.'),
+  ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool'),
+  ext('allowed-address-pairs', 'Allowed Address Pairs', 'Provides allowed address pairs'),
+  ext('extra_dhcp_opt', 'Neutron Extra DHCP options', 'Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)'),
+  ext('binding', 'Port Binding', 'Expose port bindings of a virtual port to external application'),
+  ext('ip-substring-filtering', 'IP address substring filtering', 'Provides IP address substring filtering when listing ports'),
+  ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
 ];
 
