@@ -28,6 +28,17 @@ export const EXTENSIONS: Extension[] = [
   ext('ip-substring-filtering', 'IP address substring filtering', 'Provides IP address substring filtering when listing ports'),
   ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
+  ext('security-group', 'security-group', 'The security groups extension.'),
+  ext('stateful-security-group', 'Stateful security group', 'Indicates if the security group is stateful or not'),
+  ext('rbac-security-groups', 'RBAC Security Groups', 'Add security_group type to network RBAC'),
+  ext('quotas', 'Quota management support', 'Expose functions for quotas management per project'),
+  ext('quota_details', 'Quota details management support', 'Expose functions for quotas usage statistics per project'),
+  ext('rbac-policies', 'RBAC Policies', 'Allows creation and modification of policies that control tenant access to resources.'),
+  ext('standard-attr-tag', 'Tag support for resources with standard attribute: subnet, trunk, network_segment_range, router, network, policy, subnetpool, port, security_group, floatingip', 'Enables to set tag on resources with standard attribute.'),
+  ext('tag-ext', 'Tag support for resources: subnet, subnetpool, port, router', 'Extends tag support to more L2 and L3 resources.'),
+  ext('tag', 'Tag support', 'Enables to set tag on resources.'),
+  ext('agent', 'agent', 'The agent management extension.'),
+  ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services'),
 ];
 
 export function extensionView(e: Extension): Record<string, unknown> {

@@ -38,3 +38,24 @@ export async function checkQuota(db: Kysely<NetworkDB>, projectId: string, resou
   const used = await usageOf(db, projectId, resource);
   if (used + count > limit) throw neutronError(409, 'OverQuota', `Quota exceeded for resources: ['${resource}'].`);
 }
+
+/** Projects with at least one limit of their own (GET /v2.0/quotas). */
+export async function projectsWithQuotas(db: Kysely<NetworkDB>): Promise<string[]> {
+  const rows = await db.selectFrom('quota').select('project_id').distinct().orderBy('project_id').execute();
+  return rows.map((r) => r.project_id);
+}
+
+/** Stores a project's limits (validated by the caller); a limit equal to the default is kept as given. */
+export async function setQuotas(db: Kysely<NetworkDB>, projectId: string, limits: Record<string, number>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const [resource, hard_limit] of Object.entries(limits)) {
+      await trx.deleteFrom('quota').where('project_id', '=', projectId).where('resource', '=', resource).execute();
+      await trx.insertInto('quota').values({ project_id: projectId, resource, hard_limit }).execute();
+    }
+  });
+}
+
+/** Back to the defaults. */
+export async function resetQuotas(db: Kysely<NetworkDB>, projectId: string): Promise<void> {
+  await db.deleteFrom('quota').where('project_id', '=', projectId).execute();
+}
