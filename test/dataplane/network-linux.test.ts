@@ -193,9 +193,8 @@ describe('linux dataplane driver: one host', { skip }, () => {
   const upstream = createServer((req, res) => { seenSources.push(req.socket.remoteAddress ?? ''); res.end('upstream'); });
 
   before(async () => {
-    for (const p of singleHostState({ router: false, http: false }).ports) {
-      await guests.add(p.tap === tapName(uuid('g1')) ? 'g1' : p.tap === tapName(uuid('g2')) ? 'g2' : p.tap === tapName(uuid('g3')) ? 'g3' : 'g4', opts.hostNamespace, p);
-    }
+    const ports = singleHostState({ router: false, http: false }).ports;
+    for (const g of ['g1', 'g2', 'g3', 'g4']) await guests.add(g, opts.hostNamespace, ports.find((p) => p.id === uuid(g))!);
   });
   after(async () => {
     await guests.cleanup();
@@ -230,6 +229,12 @@ describe('linux dataplane driver: one host', { skip }, () => {
     const h = md.seen.at(-1)!;
     assert.equal(h['x-forwarded-for'], '10.77.3.11');
     assert.equal(h['x-nubo-network-id'], NET.c);
+    // a guest cannot pose as another address or network
+    const r = await exec(IP, ['netns', 'exec', guests.ns('g3'), 'timeout', '3', BB, 'wget', '-q', '-O', '-',
+      '--header', 'X-Forwarded-For: 10.77.3.99', '--header', `X-Nubo-Network-Id: ${NET.a}`, 'http://169.254.169.254/openstack']);
+    assert.equal(r.stdout, 'md-ok');
+    assert.equal(md.seen.at(-1)!['x-forwarded-for'], '10.77.3.11');
+    assert.equal(md.seen.at(-1)!['x-nubo-network-id'], NET.c);
   });
 
   it('security group: TCP blocked without a rule, open within 2 s of adding it, closed again when removed', async () => {
@@ -239,7 +244,10 @@ describe('linux dataplane driver: one host', { skip }, () => {
     const body = await eventually('g2 reaches g1:8080', () => wget(guests.ns('g2'), 'http://10.77.1.11:8080/', 1), 2000);
     assert.equal(body, 'g1');
     log.info({ ms: Math.round(performance.now() - t0) }, 'rule effective');
+    const tracked = async () => (await inNs(opts.hostNamespace, ['conntrack', '-L', '-p', 'tcp', '-d', '10.77.1.11'])).trim();
+    assert.match(await tracked(), /dport=8080/, 'the allowed flow is tracked');
     await driver.apply(singleHostState({ router: false, http: false }));
+    assert.equal(await tracked(), '', 'removing the rule dropped the conntrack entries of the port');
     assert.equal(await wget(guests.ns('g2'), 'http://10.77.1.11:8080/', 2), null);
     assert.ok(await ping(guests.ns('g2'), '10.77.1.11'), 'icmp still allowed');
   });
@@ -257,6 +265,8 @@ describe('linux dataplane driver: one host', { skip }, () => {
     await sh(IP, ['-n', g1, 'link', 'set', 'eth0', 'address', mac('01:00:11')]);
     await exec(IP, ['-n', guests.ns('g2'), 'neigh', 'flush', 'all']);
     await eventually('g1 pings g2 again', () => ping(g1, '10.77.1.12'));
+    const table = await inNs(opts.hostNamespace, ['nft', 'list', 'table', 'bridge', 'nubo_spoof']);
+    assert.match(table, /counter packets [1-9]\d* bytes \d+ drop/, 'the anti-spoofing chain dropped the spoofed frames');
   });
 
   async function routedChecks(): Promise<void> {
@@ -284,12 +294,29 @@ describe('linux dataplane driver: one host', { skip }, () => {
 
   it('a restarted driver re-applying the same state keeps everything working', async () => {
     driver = new LinuxDataplaneDriver(opts);
+    // leftovers of a previous life that the state does not hold
+    await sh(IP, ['netns', 'add', `${prefix}qdhcp-stale`]);
+    await sh(IP, ['netns', 'add', `${prefix}qrouter-stale`]);
+    await sh(IP, ['-n', opts.hostNamespace, 'link', 'add', 'brqstale00000', 'type', 'bridge']);
+    await sh(IP, ['-n', opts.hostNamespace, 'tuntap', 'add', 'dev', 'tapstale0000', 'mode', 'tap']);
+    mkdirSync(join(opts.stateDir, `${prefix}dhcp-stale`));
     const pidFile = join(opts.stateDir, `${prefix}dhcp-${NET.b}`, 'pid');
     const pid = readFileSync(pidFile, 'utf8');
     await driver.apply(singleHostState({ router: true, http: false }));
     assert.equal(readFileSync(pidFile, 'utf8'), pid, 'dnsmasq kept running');
     await routedChecks();
     await eventually('g2 pings g1', () => ping(guests.ns('g2'), '10.77.1.11'));
+    assert.ok(!existsSync(`/run/netns/${prefix}qdhcp-stale`) && !existsSync(`/run/netns/${prefix}qrouter-stale`));
+    assert.ok(!existsSync(join(opts.stateDir, `${prefix}dhcp-stale`)));
+    assert.doesNotMatch(await sh(IP, ['-n', opts.hostNamespace, '-br', 'link']), /stale/);
+  });
+
+  it('removing a floating IP cuts it off', async () => {
+    const s = singleHostState({ router: true, http: false });
+    s.routers[0].floatingIps = [];
+    await driver.apply(s);
+    assert.equal(await wget(null, 'http://172.30.77.100:8080/', 2), null);
+    assert.equal(await wget(null, 'http://172.30.77.101:18080/'), 'g4', 'the port forwarding stays');
   });
 
   it('an empty state removes everything but the host namespace; teardown removes the rest', async () => {

@@ -42,4 +42,10 @@ export class Names {
   readonly extPeer = 'ext-uplink';
 }
 
-export interface Ctx { o: LinuxDriverOptions; n: Names; log: Logger; hostNs: string }
+export interface Ctx {
+  o: LinuxDriverOptions; n: Names; log: Logger; hostNs: string;
+  /** Failures of single servers/routers during one apply: the rest still converges, then apply() rejects with them. */
+  errors: string[];
+  /** Per router: floating address → what it last pointed to (to cut flows of changed mappings). */
+  nat: Map<string, Map<string, string>>;
+}

@@ -108,6 +108,7 @@ export async function syncDhcp(c: Ctx, d: HostDataplane, hostLinks: Map<string, 
     } catch (e) {
       // One broken network must not stop the others; the next apply retries.
       c.log.error({ err: String(e), network: srv.networkId }, 'DHCP setup failed');
+      c.errors.push(`DHCP for network ${srv.networkId}: ${String(e)}`);
       keepDirs.add(c.n.dhcpDir(srv.networkId));
       keepDirs.add(c.n.mdDir('net', srv.networkId));
     }

@@ -24,7 +24,7 @@ export class LinuxDataplaneDriver implements DataplaneDriver {
 
   constructor(o: LinuxDriverOptions) {
     if (!/^[A-Za-z0-9_.-]+$/.test(o.prefix) || !/^[A-Za-z0-9_.-]+$/.test(o.hostNamespace)) throw new Error('prefix and hostNamespace must be plain names');
-    this.c = { o, n: new Names(o), log: o.logger, hostNs: o.hostNamespace };
+    this.c = { o, n: new Names(o), log: o.logger, hostNs: o.hostNamespace, errors: [], nat: new Map() };
     this.tapNamespace = o.hostNamespace;
   }
 
@@ -50,6 +50,7 @@ export class LinuxDataplaneDriver implements DataplaneDriver {
   private async reconcile(d: HostDataplane): Promise<void> {
     const c = this.c;
     const t0 = performance.now();
+    c.errors = [];
     mkdirSync(c.o.stateDir, { recursive: true });
     await ensureHostNamespace(c);
     // Filter first: a tap must never be up on a bridge before its rules are in place.
@@ -81,6 +82,7 @@ export class LinuxDataplaneDriver implements DataplaneDriver {
     await removeStaleHostLinks(c, keep);
     if (!d.networks.some((n) => n.external)) await removeExternal(c);
     c.log.debug({ ms: Math.round(performance.now() - t0) }, 'dataplane applied');
+    if (c.errors.length) throw new Error(`dataplane partly applied (the next apply retries): ${c.errors.join('; ')}`);
   }
 
   private async removeAll(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { HostDataplane, Router } from '../driver.js';
 import type { Ctx } from './context.js';
-import { ensureNamespace, ensureVethLeg, inNs, ip, isAddr, isCidr, isMac, links, networkOf, syncAddresses, trySh, tryIp, type Link } from './exec.js';
+import { addresses, ensureNamespace, ensureVethLeg, inNs, ip, isAddr, isCidr, isMac, links, networkOf, syncAddresses, trySh, tryIp, type Link } from './exec.js';
 import { ensureMetadataProxy, METADATA_PORT_ROUTER } from './metadata.js';
 
 /**
@@ -101,7 +101,16 @@ export async function syncRouters(c: Ctx, d: HostDataplane, hostLinks: Map<strin
         // Floating IPs (and port-forwarding addresses) live on the gateway leg as /32s, so the router answers ARP for them.
         const fips = [...new Set([...r.floatingIps.map((f) => f.floating), ...r.portForwardings.map((p) => p.floating)])]
           .filter((a) => isAddr(a) && !g.ips.some((x) => x.address === a)).map((a) => `${a}/${a.includes(':') ? 128 : 32}`);
+        const before = nsLinks.has(inner) ? await addresses(ns, inner) : [];
         await leg(c, ns, g.portId, inner, g.networkId, g.mac, [...g.ips.filter((a) => isAddr(a.address)).map((a) => `${a.address}/${a.prefixlen}`), ...fips], mtu.get(g.networkId)!, hostLinks, nsLinks);
+        // Flows through a floating IP that went away (or now points elsewhere) must end with it.
+        const now = new Map<string, string>([...r.floatingIps.map((f) => [f.floating, f.fixed] as const),
+          ...r.portForwardings.map((p) => [`${p.floating}:${p.protocol}:${p.externalPort}`, `${p.internal}:${p.internalPort}`] as const)]);
+        const prev = c.nat.get(r.id);
+        const gone = new Set(before.filter((a) => !fips.includes(a) && /\/(32|128)$/.test(a)).map((a) => a.split('/')[0]));
+        for (const [k, v] of prev ?? []) if (now.get(k) !== v) gone.add(k.split(':')[0]);
+        c.nat.set(r.id, now);
+        await flushRouterConntrack(ns, [...gone]);
       } else if (g) c.log.warn({ router: r.id, network: g.networkId }, 'router gateway on a network this host does not carry');
       for (const name of nsLinks.keys()) if ((name.startsWith('qr-') || name.startsWith('qg-')) && !legs.has(name)) await tryIp(ns, 'link', 'del', name);
       const routes4: Array<{ dst: string; via: string; dev?: string }> = [];
@@ -116,6 +125,7 @@ export async function syncRouters(c: Ctx, d: HostDataplane, hostLinks: Map<strin
       if (r.metadata) await ensureMetadataProxy(c, 'router', r.id, ns);
     } catch (e) {
       c.log.error({ err: String(e), router: r.id }, 'router setup failed');
+      c.errors.push(`router ${r.id}: ${String(e)}`);
       for (const i of r.interfaces) keepHost.add(c.n.outer(i.portId));
       if (r.gateway) keepHost.add(c.n.outer(r.gateway.portId));
     }
