@@ -389,3 +389,50 @@ describe('linux dataplane driver: two hosts over VXLAN', { skip }, () => {
     assert.deepEqual([...leftovers('nt2a-', oa.stateDir), ...leftovers('nt2b-', ob.stateDir)], []);
   });
 });
+
+// ---------------------------------------------------------------- dual stack DHCP, admin state
+
+describe('linux dataplane driver: dual-stack DHCP and port admin state', { skip }, () => {
+  const base = mkdtempSync(join(tmpdir(), 'nubo-nt3-'));
+  const opts: LinuxDriverOptions = { prefix: 'nt3-', hostNamespace: 'nt3-host', stateDir: join(base, 'state'), metadataSocket: join(base, 'md.sock'), logger: log };
+  const guests = new Guests('ntg3-', base);
+  const driver = new LinuxDataplaneDriver(opts);
+  const net = uuid('d6');
+  const port = vm('k1', net, '0d:00:11', '10.79.1.11', null);
+  port.ips.push('fd00:79::11');
+  const state = (adminUp: boolean): HostDataplane => ({
+    networks: [{ id: net, vni: 3001, mtu: 1500, external: false, peers: [] }],
+    ports: [{ ...port, adminUp }],
+    routers: [],
+    dhcp: [{
+      networkId: net, mtu: 1500, domain: 'nubo.test', metadata: false,
+      port: { id: uuid('k2'), mac: mac('0d:00:02'), ips: [{ address: '10.79.1.2', prefixlen: 24, version: 4 }, { address: 'fd00:79::2', prefixlen: 64, version: 6 }] },
+      subnets: [
+        { id: uuid('k4'), cidr: '10.79.1.0/24', version: 4, gateway: '10.79.1.1', dnsNameservers: ['10.79.1.53'], hostRoutes: [{ destination: '10.80.0.0/16', nexthop: '10.79.1.254' }], ipv6AddressMode: null },
+        { id: uuid('k6'), cidr: 'fd00:79::/64', version: 6, gateway: 'fd00:79::1', dnsNameservers: [], hostRoutes: [], ipv6AddressMode: 'dhcpv6-stateful' },
+      ],
+      hosts: [{ mac: port.mac, ip: '10.79.1.11', hostname: 'k1', subnetId: uuid('k4') }, { mac: port.mac, ip: 'fd00:79::11', hostname: 'k1', subnetId: uuid('k6') }],
+    }],
+  });
+  before(async () => { await guests.add('k1', opts.hostNamespace, port); });
+  after(async () => {
+    await guests.cleanup();
+    await driver.teardown().catch(() => undefined);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('serves DHCPv4 with host routes and DNS next to a DHCPv6 stateful subnet; adminUp=false takes the port down', async () => {
+    await driver.apply(state(true));
+    const lease = await guests.dhcp('k1');
+    assert.match(lease, /ip=10\.79\.1\.11 .*staticroutes=10\.80\.0\.0\/16 10\.79\.1\.254 0\.0\.0\.0\/0 10\.79\.1\.1/);
+    const dir = join(opts.stateDir, `nt3-dhcp-${net}`);
+    assert.match(readFileSync(join(dir, 'host'), 'utf8'), /\[fd00:79::11\]/);
+    assert.match(await inNs(`nt3-qdhcp-${net}`, ['ss', '-uln']), /:547\b/, 'dnsmasq answers DHCPv6');
+    await eventually('ping the DHCP port', () => ping(guests.ns('k1'), '10.79.1.2'));
+    await driver.apply(state(false));
+    assert.doesNotMatch((await sh(IP, ['-n', opts.hostNamespace, '-br', 'link', 'show', port.tap])).split(/\s+/)[1], /UP/);
+    assert.equal(await ping(guests.ns('k1'), '10.79.1.2'), false);
+    await driver.teardown();
+    assert.deepEqual(leftovers('nt3-', opts.stateDir), []);
+  });
+});

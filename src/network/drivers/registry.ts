@@ -20,9 +20,9 @@ export function dataplaneProblems(): string[] {
   if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
     p.push('br_netfilter is not available (modprobe br_netfilter): bridged traffic would bypass the security groups');
   }
-  if (!existsSync('/sys/module/bridge') && !existsSync('/sys/class/net/bridge')) {
-    // the bridge module may be built in without /sys/module/bridge: check the kernel config only as a hint
-    if (!existsSync('/proc/sys/net/bridge')) p.push('the Linux bridge is not available (modprobe bridge)');
+  // /proc/sys/net/bridge appears once the bridge code is loaded (or built in); `ip link add type bridge` loads the module.
+  if (!existsSync('/sys/module/bridge') && !existsSync('/proc/sys/net/bridge') && !existsSync('/lib/modules')) {
+    p.push('the Linux bridge is not available (no bridge module and no module tree to load it from)');
   }
   return p;
 }
