@@ -116,7 +116,7 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
     adminPassword: stored[cloudName]?.auth.password,
     demoPassword: stored[`${cloudName}-demo`]?.auth.password,
   });
-  for (const m of modules) await m.start?.();
+  for (const m of modules) await m.start?.({ ports, projects: { admin: boot.adminProjectId, demo: boot.demoProjectId } });
 
   const entry = (username: string, password: string, project: string): CloudEntry => ({
     auth: { auth_url: endpoints.identity!, username, password, project_name: project, user_domain_name: 'Default', project_domain_name: 'Default' },

@@ -24,7 +24,7 @@ import { ComputeAgent } from './agent/compute-agent.js';
 import { ImageCache } from './agent/image-cache.js';
 import { MAX_VERSION, MIN_VERSION, versions } from './api/common.js';
 import { computePolicyDefaults, computeRoutes } from './api/routes/index.js';
-import { MetadataSigner } from './api/routes/metadata.js';
+import { metadataSignerFor } from '../core/auth/metadata-signer.js';
 import type { AddressInfo } from 'node:net';
 import { computeMigrations } from './db/migrations.js';
 import type { ComputeDB } from './db/schema.js';
@@ -57,7 +57,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
     };
     const localHosts = new Set<string>();
     await seedDefaultFlavors(c);
-    const signer = new MetadataSigner(join(cfg.dataDir, 'compute', 'metadata-secret'));
+    const signer = metadataSignerFor(cfg.dataDir);
     let listener: FastifyInstance | undefined;
     return {
       name: 'compute',

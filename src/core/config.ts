@@ -83,6 +83,21 @@ export interface ComputeConfig {
   defaultAvailabilityZone: string;
 }
 
+/** Network service (Neutron) settings. */
+export interface NetworkConfig {
+  /** 'linux' builds real bridges, namespaces, dnsmasq and nftables (root); 'fake' records the state only; 'auto': linux when root and the tools are there. */
+  driver: 'auto' | 'linux' | 'fake';
+  /** The external network created on first start (`public`): its CIDR, and the address the host itself takes on it (also its gateway). */
+  externalCidr: string;
+  externalHostAddress: string;
+  /** The demo project's `private` network. */
+  privateCidr: string;
+  /** Prefix of every namespace and device name the dataplane makes (several clouds on one machine stay apart). */
+  namespacePrefix: string;
+  /** Create `public`, `private` and the demo router on first start. */
+  bootstrap: boolean;
+}
+
 export interface NuboConfig {
   dataDir: string;
   /** Address the listeners bind to. */
@@ -103,9 +118,11 @@ export interface NuboConfig {
   identity: IdentityConfig;
   image: ImageConfig;
   compute: ComputeConfig;
+  network: NetworkConfig;
 }
 
-export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'compute'>> & {
+export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'compute' | 'network'>> & {
+  network?: Partial<NetworkConfig>;
   identity?: Partial<IdentityConfig>;
   image?: Partial<ImageConfig>;
   compute?: Partial<ComputeConfig>;
@@ -151,6 +168,14 @@ export function defaultConfig(): NuboConfig {
       shelvedOffloadTime: 0,
       defaultAvailabilityZone: 'nova',
     },
+    network: {
+      driver: 'auto',
+      externalCidr: '172.24.4.0/24',
+      externalHostAddress: '172.24.4.1',
+      privateCidr: '10.0.0.0/24',
+      namespacePrefix: 'nubo-',
+      bootstrap: true,
+    },
   };
 }
 
@@ -180,12 +205,16 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.NUBO_COMPUTE_HOST) c.host = env.NUBO_COMPUTE_HOST;
   if (env.NUBO_COMPUTE_FAKE_HOSTS) c.fakeHosts = num(env.NUBO_COMPUTE_FAKE_HOSTS);
   if (Object.keys(c).length) o.compute = c;
+  const n: Partial<NetworkConfig> = {};
+  if (env.NUBO_NETWORK_DRIVER) n.driver = env.NUBO_NETWORK_DRIVER as NetworkConfig['driver'];
+  if (env.NUBO_NETWORK_PREFIX) n.namespacePrefix = env.NUBO_NETWORK_PREFIX;
+  if (Object.keys(n).length) o.network = n;
   return o;
 }
 
 function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
   const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-  const { identity, image, compute, ports, configFile: _cf, ...rest } = o;
+  const { identity, image, compute, network, ports, configFile: _cf, ...rest } = o;
   // Nested maps merge key by key: `ports: {identity: 5001}` keeps every other default port.
   return {
     ...base,
@@ -202,6 +231,7 @@ function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
       ...defined(compute ?? {}),
       fakeHostResources: { ...base.compute.fakeHostResources, ...defined(compute?.fakeHostResources ?? {}) },
     },
+    network: { ...base.network, ...defined(network ?? {}) },
   } as NuboConfig;
 }
 
@@ -226,6 +256,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     const bp = cfg.basePort;
     cfg = { ...cfg, ports: Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, bp + i])) as Record<ServiceName, number> };
   }
+  if (!['auto', 'linux', 'fake'].includes(cfg.network.driver)) throw new Error(`unknown network driver '${cfg.network.driver}' (linux, fake or auto)`);
   if (!['auto', 'qemu', 'fake'].includes(cfg.compute.driver)) throw new Error(`unknown compute driver '${cfg.compute.driver}' (qemu, fake or auto)`);
   for (const s of cfg.services) {
     if (!SERVICE_NAMES.includes(s)) throw new Error(`unknown service '${s}' (known: ${SERVICE_NAMES.join(', ')})`);

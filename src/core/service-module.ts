@@ -12,7 +12,14 @@ export interface ServiceModule {
   policyDefaults: Record<string, string>;
   /** Registers the routes (and any hooks) on the service's own listener. */
   attach(app: FastifyInstance, deps: RouteDeps): void;
-  /** Runs once every listener is up and identity is bootstrapped (first-start work). */
-  start?(): Promise<void>;
+  /** Runs once every listener is up and identity is bootstrapped (first-start work); `ports` are the bound ones. */
+  start?(ctx: StartContext): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface StartContext {
+  /** The port each service really listens on (tests bind port 0). */
+  ports: Record<ServiceName, number>;
+  /** Project ids the identity bootstrap made (first-start resources go to them). */
+  projects: { admin: string; demo: string };
 }

@@ -18,6 +18,7 @@ export interface BootstrapResult {
   adminPassword: string;
   demoPassword: string;
   adminProjectId: string;
+  demoProjectId: string;
   /** True on the very first start (passwords were just chosen). */
   created: boolean;
 }
@@ -70,7 +71,7 @@ export async function bootstrapIdentity(s: IdentityServices, cfg: NuboConfig, kn
 
   await registerEndpoints(s, cfg);
   s.tokens.adminProjectId = adminProject.id;
-  return { adminPassword, demoPassword, adminProjectId: adminProject.id, created };
+  return { adminPassword, demoPassword, adminProjectId: adminProject.id, demoProjectId: demoProject.id, created };
 }
 
 async function registerEndpoints(s: IdentityServices, cfg: NuboConfig): Promise<void> {

@@ -17,7 +17,8 @@ import { serversPolicy, serversRoutes } from './servers.js';
 import { usagePolicy, usageRoutes } from './usage.js';
 import { versionRoutes } from './versions.js';
 import { consolesPolicy, consolesRoutes } from './consoles.js';
-import { metadataRoutes, type MetadataSigner } from './metadata.js';
+import { metadataRoutes } from './metadata.js';
+import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
 
 export const computePolicyDefaults: Record<string, string> = {
   ...consolesPolicy,

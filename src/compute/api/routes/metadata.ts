@@ -1,6 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
 import { notFound, HttpError } from '../../../core/errors.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { metadataDocuments } from '../../agent/metadata.js';
@@ -14,24 +12,6 @@ import type { NetworkInfoItem } from '../../network/network-api.js';
  * HMAC of the instance id under a secret only the cloud knows (as Nova's
  * X-Instance-ID-Signature), so a guest can only ever read its own documents.
  */
-export class MetadataSigner {
-  private readonly secret: Buffer;
-  constructor(file: string) {
-    if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-    }
-    this.secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  }
-  sign(instanceId: string): string {
-    return createHmac('sha256', this.secret).update(instanceId).digest('hex');
-  }
-  verify(instanceId: string, sig: string): boolean {
-    const want = Buffer.from(this.sign(instanceId));
-    const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
-  }
-}
 
 const OPENSTACK_VERSIONS = ['2012-08-10', '2013-04-04', '2013-10-17', '2015-10-15', '2016-06-30', '2016-10-06', '2017-02-22', '2018-08-27', '2020-10-14', 'latest'];
 const EC2_VERSIONS = ['1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01', '2008-09-01', '2009-04-04', 'latest'];
