@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { NetworkDB } from '../db/schema.js';
-import { protocolNumber } from './security-group-rules.js';
+import { normalizedCidr, protocolNumber } from './security-group-rules.js';
 
 export interface FirewallRule {
   ruleId: string;
@@ -62,7 +62,7 @@ export async function rulesForPorts(db: Kysely<NetworkDB>, portIds: string[]): P
   for (const r of rules) {
     const v6 = r.ethertype === 'IPv6';
     let remote: string[] | null = null;
-    if (r.remote_ip_prefix !== null) remote = [r.remote_ip_prefix];
+    if (r.remote_ip_prefix !== null) remote = [normalizedCidr(r.remote_ip_prefix)!];
     else if (r.remote_group_id !== null) {
       remote = [...new Set(members.get(r.remote_group_id) ?? [])].filter((ip) => ip.includes(':') === v6).sort().map((ip) => `${ip}/${v6 ? 128 : 32}`);
     }

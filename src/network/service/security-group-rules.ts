@@ -8,7 +8,7 @@ import { lockKey } from '../../core/db/database.js';
 import type { NetworkDB, SecurityGroupRuleRow } from '../db/schema.js';
 import { neutronNow, type Caller, type NetworkContext } from './context.js';
 import { neutronError, notFoundOf } from './errors.js';
-import { formatCidr, parseCidr } from './ip-math.js';
+import { formatCidr, formatIp, parseCidr } from './ip-math.js';
 import { checkQuota } from './quotas.js';
 import { canSeeGroup, getSecurityGroup } from './security-groups.js';
 
@@ -96,7 +96,9 @@ async function buildRule(c: NetworkContext, caller: Caller, b: RuleInput): Promi
     if ((cidr.version === 4 ? 'IPv4' : 'IPv6') !== ether) {
       throw bad('SecurityGroupRuleParameterConflict', `Conflicting value ethertype ${ether} for CIDR ${String(b.remote_ip_prefix)}`);
     }
-    prefix = formatCidr(cidr);
+    // Neutron keeps host bits here (canonical text); normalized_cidr shows the network
+    const address = parseCidr(String(b.remote_ip_prefix).split('/')[0])!.network;
+    prefix = `${formatIp(address, cidr.version)}/${cidr.prefixlen}`;
   }
   const remoteGroup = b.remote_group_id === undefined || b.remote_group_id === null ? null : String(b.remote_group_id);
   const remoteAddressGroup = b.remote_address_group_id === undefined || b.remote_address_group_id === null ? null : String(b.remote_address_group_id);
@@ -117,9 +119,18 @@ async function buildRule(c: NetworkContext, caller: Caller, b: RuleInput): Promi
   };
 }
 
+/** The network of a remote prefix ('10.1.2.3/16' → '10.1.0.0/16'). */
+export function normalizedCidr(p: string | null): string | null {
+  const c = p === null ? null : parseCidr(p);
+  return c ? formatCidr(c) : p;
+}
+
 /** Two rules are the same when they match the same packets (0.0.0.0/0 is no prefix; names equal their numbers). */
 function sameRule(a: SecurityGroupRuleRow, b: SecurityGroupRuleRow): boolean {
-  const anyPrefix = (p: string | null) => (p === '0.0.0.0/0' || p === '::/0' ? null : p);
+  const anyPrefix = (p: string | null) => {
+    const n = normalizedCidr(p);
+    return n === '0.0.0.0/0' || n === '::/0' ? null : n;
+  };
   return a.direction === b.direction && a.ethertype === b.ethertype && protocolNumber(a.protocol) === protocolNumber(b.protocol)
     && a.port_range_min === b.port_range_min && a.port_range_max === b.port_range_max
     && anyPrefix(a.remote_ip_prefix) === anyPrefix(b.remote_ip_prefix) && a.remote_group_id === b.remote_group_id

@@ -94,7 +94,8 @@ describe('network: security groups and rules', () => {
     }
     const ok = await rule(a.member, { security_group_id: g.id, protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '10.1.2.3/16' });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
-    assert.equal(ok.body.security_group_rule.remote_ip_prefix, '10.1.0.0/16');
+    assert.equal(ok.body.security_group_rule.remote_ip_prefix, '10.1.2.3/16', 'Neutron keeps host bits');
+    assert.equal(ok.body.security_group_rule.normalized_cidr, '10.1.0.0/16');
     assert.equal(ok.body.security_group_rule.project_id, a.id);
     const dup = await rule(a.member, { security_group_id: g.id, protocol: '6', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '10.1.0.0/16' });
     assert.equal(dup.status, 409);

@@ -3,7 +3,7 @@ import type { RequestCtx, Route } from '../../../core/http/routes.js';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../../db/schema.js';
 import type { Caller, NetworkContext } from '../../service/context.js';
 import {
-  createSecurityGroupRules, deleteSecurityGroupRule, getSecurityGroupRule, listSecurityGroupRules, rulesOfGroups, type RuleInput,
+  createSecurityGroupRules, deleteSecurityGroupRule, getSecurityGroupRule, listSecurityGroupRules, normalizedCidr, rulesOfGroups, type RuleInput,
 } from '../../service/security-group-rules.js';
 import {
   createSecurityGroup, deleteSecurityGroup, getSecurityGroup, listSecurityGroups, sharedGroupIds, updateSecurityGroup,
@@ -39,7 +39,7 @@ export function ruleView(r: SecurityGroupRuleRow): View {
     port_range_min: r.port_range_min,
     port_range_max: r.port_range_max,
     remote_ip_prefix: r.remote_ip_prefix,
-    normalized_cidr: r.remote_ip_prefix,
+    normalized_cidr: normalizedCidr(r.remote_ip_prefix),
     remote_group_id: r.remote_group_id,
     remote_address_group_id: r.remote_address_group_id,
     ...std,
