@@ -18,7 +18,8 @@ import type { ImageClient } from './image/client.js';
 import { inProcessPlacementClient, type PlacementClient } from './placement/client.js';
 import { createComputeService } from './compute/compute-service.js';
 import { createObjectService } from './object/object-service.js';
-import { createNetworkService } from './network/network-service.js';
+import { createNetworkService, type NetworkServiceModule } from './network/network-service.js';
+import type { NetworkApi } from './compute/network/network-api.js';
 import { createPlacementService, type PlacementServiceModule } from './placement/placement-service.js';
 
 export interface CloudOptions {
@@ -37,7 +38,7 @@ export interface ServiceDeps {
   bus: Bus;
   identity: IdentityClient;
   /** In-process clients of the services created so far (compute uses image and placement). */
-  clients: { image?: ImageClient; placement?: PlacementClient };
+  clients: { image?: ImageClient; placement?: PlacementClient; network?: NetworkApi };
   schemaPrefix?: string;
 }
 
@@ -92,6 +93,7 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
       const m = await FACTORIES[name]!(deps);
       modules.push(m);
       if (name === 'image') deps.clients.image = (m as ImageService).client;
+      if (name === 'network') deps.clients.network = (m as NetworkServiceModule).computeApi;
       if (name === 'placement') deps.clients.placement = inProcessPlacementClient((m as PlacementServiceModule).service);
     }
     for (const m of modules) {

@@ -53,7 +53,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
     await migrateToLatest(database.db, computeMigrations, database.schema);
     const c: ComputeContext = {
       db: database.db, kind: database.kind, config: cfg, logger: logger.child({ service: 'compute' }), bus: deps.bus,
-      identity: deps.identity, image, placement, network: builtinNetwork(database.db, database.kind), consoles: new ConsoleTokens(),
+      identity: deps.identity, image, placement, network: deps.clients.network ?? builtinNetwork(database.db, database.kind), consoles: new ConsoleTokens(),
     };
     const localHosts = new Set<string>();
     await seedDefaultFlavors(c);

@@ -1,24 +1,49 @@
 /**
  * The network service (Neutron v2.0): networks, subnets, ports, routers, floating IPs,
- * security groups, quotas and RBAC, with a Linux dataplane agent per host (bridges, VXLAN,
- * namespaces, dnsmasq, nftables) that realises what the database says.
+ * security groups, quotas and RBAC, with a dataplane agent (Linux bridges, VXLAN, namespaces,
+ * dnsmasq, nftables) that realises what the database says on this process's hosts.
  */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { metadataSignerFor } from '../core/auth/metadata-signer.js';
+import type { NuboConfig } from '../core/config.js';
 import { migrateToLatest, openServiceDatabase } from '../core/db/database.js';
 import { neutronErrorFormat } from '../core/errors.js';
 import { registerRoutes } from '../core/http/routes.js';
 import type { ServiceModule } from '../core/service-module.js';
 import type { ServiceDeps } from '../all-in-one.js';
+import type { NetworkApi } from '../compute/network/network-api.js';
+import { NETWORK_AGENT_TOPIC, NetworkAgent } from './agent/network-agent.js';
+import { MetadataProxy } from './agent/metadata-proxy.js';
 import { networkPolicyDefaults, networkRoutes } from './api/routes/index.js';
+import { networkApiFor } from './client.js';
 import { networkMigrations } from './db/migrations.js';
 import type { NetworkDB } from './db/schema.js';
+import { createDataplaneDriver, dataplaneProblems } from './drivers/registry.js';
+import { bootstrapNetworks } from './service/bootstrap.js';
 import type { NetworkContext } from './service/context.js';
-
-/** The bus topic the dataplane agents listen on; `changed` is fanned out to all of them. */
-export const NETWORK_AGENT_TOPIC = 'network-agent';
 
 export interface NetworkServiceModule extends ServiceModule {
   context: NetworkContext;
+  /** What compute calls (ports for servers). */
+  computeApi: NetworkApi;
+  agent(): NetworkAgent | undefined;
+}
+
+/** The compute hosts this process runs (compute names them host, host-2, ...): the agent serves them all. */
+function localHosts(cfg: NuboConfig): string[] {
+  const n = Math.max(1, cfg.compute.fakeHosts, cfg.compute.localHosts);
+  return Array.from({ length: n }, (_, i) => (i === 0 ? cfg.compute.host : `${cfg.compute.host}-${i + 1}`));
+}
+
+/** 'auto' means the real dataplane when this machine can run it. */
+function resolveDriver(cfg: NuboConfig, log: NetworkContext['logger']): 'linux' | 'fake' {
+  if (cfg.network.driver !== 'auto') return cfg.network.driver;
+  const problems = dataplaneProblems();
+  if (problems.length === 0) return 'linux';
+  log.warn({ problems }, 'network uses the FAKE dataplane (nothing is wired): the Linux dataplane cannot run here');
+  return 'fake';
 }
 
 export async function createNetworkService(deps: ServiceDeps): Promise<NetworkServiceModule> {
@@ -33,15 +58,42 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
         deps.bus.fanout(NETWORK_AGENT_TOPIC, 'changed', { reason }).catch((e: unknown) => log.warn({ err: e, reason }, 'could not tell the network agents about a change'));
       },
     };
+    const hosts = localHosts(cfg);
+    let agent: NetworkAgent | undefined;
+    let metadata: MetadataProxy | undefined;
+    let computeUrl: string | undefined;
+    const stateDir = join(cfg.dataDir, 'network');
     return {
       name: 'network',
       errorFormat: neutronErrorFormat,
       policyDefaults: networkPolicyDefaults,
       context: c,
+      computeApi: networkApiFor(c, (host) => (agent && agent.opts.hosts.includes(host) ? agent : undefined)),
+      agent: () => agent,
       attach(app: FastifyInstance, routeDeps) {
         registerRoutes(app, networkRoutes(c), routeDeps);
       },
+      async start(ctx) {
+        if (cfg.network.bootstrap) await bootstrapNetworks(c, cfg, ctx.projects);
+        const apiHost = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
+        if (cfg.services.includes('compute')) computeUrl = `http://${apiHost}:${ctx.ports.compute}`;
+        mkdirSync(stateDir, { recursive: true });
+        const kind = resolveDriver(cfg, log);
+        const metadataSocket = join(stateDir, 'metadata.sock');
+        if (kind === 'linux') {
+          metadata = new MetadataProxy(c.db, metadataSocket, metadataSignerFor(cfg.dataDir), () => computeUrl, log);
+          await metadata.start();
+        }
+        const driver = await createDataplaneDriver(kind, {
+          prefix: cfg.network.namespacePrefix, hostNamespace: `${cfg.network.namespacePrefix}host`, stateDir: join(stateDir, 'dataplane'),
+          external: { cidr: cfg.network.externalCidr, hostAddress: cfg.network.externalHostAddress }, metadataSocket, logger: log,
+        });
+        agent = new NetworkAgent(c, driver, { hosts, networkNode: true });
+        await agent.start();
+      },
       async close() {
+        await agent?.stop();
+        await metadata?.close();
         await database.close();
       },
     };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, SERVICE_NAMES, type ComputeConfig, type IdentityConfig, type ServiceName } from '../../src/core/config.js';
+import { loadConfig, SERVICE_NAMES, type ComputeConfig, type IdentityConfig, type NetworkConfig, type ServiceName } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startCloud, type RunningCloud } from '../../src/all-in-one.js';
 
@@ -35,7 +35,7 @@ export interface TestCloud {
  * The whole cloud in this process on free ports, with a fresh data directory and either a
  * fresh SQLite file or a fresh PostgreSQL schema (NUBO_TEST_DATABASE).
  */
-export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>; compute?: Partial<ComputeConfig>; dataDir?: string; schemaPrefix?: string; services?: ServiceName[] } = {}): Promise<TestCloud> {
+export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>; compute?: Partial<ComputeConfig>; network?: Partial<NetworkConfig>; dataDir?: string; schemaPrefix?: string; services?: ServiceName[] } = {}): Promise<TestCloud> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'nubo-test-'));
   const schemaPrefix = opts.schemaPrefix ?? (TEST_DATABASE ? `t${randomBytes(4).toString('hex')}_` : undefined);
   const cfg = loadConfig({
@@ -48,6 +48,8 @@ export async function startTestCloud(opts: { identity?: Partial<IdentityConfig>;
     identity: { passwordHashCost: 1024, ...opts.identity },
     // functional tests simulate guests; the dataplane tier runs the qemu driver
     compute: { driver: 'fake', host: 'compute1', ...opts.compute },
+    // and record the network dataplane's state without touching the host (the dataplane tier wires it)
+    network: { driver: 'fake', ...opts.network },
   }, {});
   const logger = createLogger(process.env.NUBO_TEST_LOG ?? 'silent');
   const cloud = await startCloud(cfg, logger, { schemaPrefix });

@@ -27,6 +27,8 @@ export interface Vif {
    *  (the built-in network until the network service lands: DHCP from QEMU, SSH forwarded to `sshPort`). */
   kind: 'tap' | 'user';
   tapName?: string;
+  /** The network namespace the tap lives in (the network service's host namespace); QEMU is started inside it. */
+  netns?: string;
   mtu?: number;
 }
 

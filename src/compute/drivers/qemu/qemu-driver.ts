@@ -557,7 +557,10 @@ export class QemuDriver implements ComputeDriver {
       const args = qemuArgs(spec, p, { ...o, ...(sshPort ? { sshPort } : {}), forwarder: this.forwarder });
       this.log.debug({ uuid: spec.uuid, args }, 'starting qemu');
       try {
-        await runDaemonizing(QEMU, args);
+        // taps can only be opened from their own namespace; QEMU's sockets are files, reachable from anywhere
+        const netns = spec.vifs.find((v) => v.netns)?.netns;
+        if (netns) await runDaemonizing('ip', ['netns', 'exec', netns, QEMU, ...args]);
+        else await runDaemonizing(QEMU, args);
       } catch (e) {
         // another process took the port between the check and qemu's bind
         if (sshPort && attempt < 3 && /host forwarding/i.test(String(e))) continue;
