@@ -84,9 +84,10 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
       .select(['ip_allocation.ip_address', 'subnet.cidr', 'subnet.gateway_ip', 'subnet.ip_version'])
       .where('ip_allocation.port_id', '=', p.id).execute();
     const ips = allocs.map((a) => ({ address: a.ip_address, version: a.ip_version as 4 | 6, cidr: a.cidr, gateway: a.gateway_ip ?? undefined }));
+    const plug = { kind: 'tap' as const, tapName: tapName(p.id), ...(netns ? { netns } : {}), mtu: net.mtu };
     return {
-      info: { port_id: p.id, network_id: p.network_id, network_name: net.name, mac: p.mac_address, ips: ips.map((i) => ({ ...i, type: 'fixed' as const })) },
-      vif: { portId: p.id, mac: p.mac_address, ips, kind: 'tap', tapName: tapName(p.id), ...(netns ? { netns } : {}), mtu: net.mtu },
+      info: { port_id: p.id, network_id: p.network_id, network_name: net.name, mac: p.mac_address, ips: ips.map((i) => ({ ...i, type: 'fixed' as const })), vif: plug },
+      vif: { portId: p.id, mac: p.mac_address, ips, ...plug },
     };
   };
 

@@ -20,7 +20,10 @@ export async function instanceSpec(c: ComputeContext, row: InstanceRow, o: { dri
   const info = fromJson<NetworkInfoItem[]>(row.network_info, []);
   const spec: InstanceSpec = {
     uuid: row.uuid, name: row.hostname, vcpus: f.vcpus, memoryMb: f.memory_mb, rootGb: f.root_gb,
-    vifs: info.map((n) => ({ portId: n.port_id, mac: n.mac, kind: 'user' as const, ips: n.ips.filter((ip) => ip.type === 'fixed').map((ip) => ({ address: ip.address, version: ip.version, cidr: ip.cidr, gateway: ip.gateway })) })),
+    vifs: info.map((n) => ({
+      portId: n.port_id, mac: n.mac, ...(n.vif ?? { kind: 'user' as const }),
+      ips: n.ips.filter((ip) => ip.type === 'fixed').map((ip) => ({ address: ip.address, version: ip.version, cidr: ip.cidr, gateway: ip.gateway })),
+    })),
   };
   if (o.driver.type === 'fake' || !o.images || !row.image_ref) return spec;
   spec.metadataUrl = o.metadataUrl?.(row.uuid);

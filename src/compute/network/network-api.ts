@@ -10,6 +10,8 @@ export interface NetworkInfoItem {
   network_name: string;
   mac: string;
   ips: { address: string; version: 4 | 6; type: 'fixed' | 'floating'; cidr: string; gateway?: string }[];
+  /** How the hypervisor plugs it (Nova's VIF type and details); absent: QEMU user-mode (the built-in network). */
+  vif?: { kind: 'tap'; tapName: string; netns?: string; mtu?: number };
 }
 
 export interface InstanceRef { uuid: string; projectId: string; userId: string; host: string; hostname: string }
