@@ -8,8 +8,9 @@
 #                                 (cached in NUBO_CACHE_DIR, default /var/tmp/nubo-cache) and boots it under QEMU
 #   == conformance                nubo up + Tempest (interop-identity, api-identity-v3,
 #                                 interop-image, api-image, interop-object, api-object,
-#                                 interop-compute, api-compute on the fake driver) + openstack
-#                                 CLI smoke (identity, image, object, placement, compute),
+#                                 interop-network, api-network, interop-compute, api-compute
+#                                 on the fake compute and network drivers) + openstack CLI smoke
+#                                 (identity, image, object, placement, network, compute),
 #                                 checked against the bars below
 #
 # The last line printed is "N passed, N failed, N skipped" over all tests of all tiers.
@@ -48,6 +49,9 @@ BAR_INTEROP_COMPUTE_MIN_PASSED=79;   BAR_INTEROP_COMPUTE_MAX_FAILED=0
 # api-compute: 595 tests (issue bar 450); the one allowed failure is test_tenant_networks, which
 # Tempest cannot run without a network service (it dereferences a network it did not find).
 BAR_API_COMPUTE_MIN_PASSED=450;      BAR_API_COMPUTE_MAX_FAILED=1
+# network runs on the FAKE dataplane driver (the dataplane tier wires real guests).
+BAR_INTEROP_NETWORK_MIN_PASSED=79;   BAR_INTEROP_NETWORK_MAX_FAILED=0
+BAR_API_NETWORK_MIN_PASSED=200;      BAR_API_NETWORK_MAX_FAILED=0
 
 # ---- time limits (seconds; the whole run should stay under ~25 min on 2 cores) ------
 LIMIT_NPM_CI=900
@@ -62,6 +66,7 @@ LIMIT_OSC_SMOKE=600
 LIMIT_TEMPEST_IMAGE=900
 LIMIT_TEMPEST_OBJECT=600
 LIMIT_TEMPEST_COMPUTE=1500
+LIMIT_TEMPEST_NETWORK=900
 NODE_TEST_TIMEOUT_MS=120000          # per test (node --test-timeout)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -267,7 +272,7 @@ conformance() {
     local data cloudlog="$OUT/nubo-conformance.log"
     data=$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")
     echo "starting: node dist/src/cli/main.js up --data-dir $data --base-port $CONF_PORT (log: $cloudlog)"
-    NUBO_COMPUTE_DRIVER=fake node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" --services identity,placement,image,object,compute --fake-hosts 2 \
+    NUBO_COMPUTE_DRIVER=fake NUBO_NETWORK_DRIVER=fake node dist/src/cli/main.js up --data-dir "$data" --no-clouds-yaml --base-port "$CONF_PORT" --services identity,placement,image,object,network,compute --fake-hosts 2 \
         --lockout-attempts 2 --lockout-duration 5 --unique-last-passwords 2 </dev/null >"$cloudlog" 2>&1 &
     CLOUD_PID=$!
     local t0=$SECONDS
@@ -327,6 +332,12 @@ conformance() {
     run_harness api-object "$BAR_API_OBJECT_MIN_PASSED" "$BAR_API_OBJECT_MAX_FAILED" \
         "$OUT/api-object.tsv" tempest "$((LIMIT_TEMPEST_OBJECT + 60))" \
         "$CONF/run-tempest" --list api-object --results "$OUT/api-object.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_OBJECT"
+    run_harness interop-network "$BAR_INTEROP_NETWORK_MIN_PASSED" "$BAR_INTEROP_NETWORK_MAX_FAILED" \
+        "$OUT/interop-network.tsv" tempest "$((LIMIT_TEMPEST_NETWORK + 60))" \
+        "$CONF/run-tempest" --list interop-network --results "$OUT/interop-network.tsv" --concurrency 2 --timeout "$LIMIT_TEMPEST_NETWORK"
+    run_harness api-network "$BAR_API_NETWORK_MIN_PASSED" "$BAR_API_NETWORK_MAX_FAILED" \
+        "$OUT/api-network.tsv" tempest "$((LIMIT_TEMPEST_NETWORK + 60))" \
+        "$CONF/run-tempest" --list api-network --results "$OUT/api-network.tsv" --concurrency 4 --timeout "$LIMIT_TEMPEST_NETWORK"
     # The compute runs boot one image named here: left to itself the harness takes the smallest
     # active image, which after the image runs can be a leftover a test deletes midway.
     # Two of them: some tests rebuild to "the other image".
@@ -351,11 +362,9 @@ conformance() {
         "$OUT/api-compute.tsv" tempest "$((LIMIT_TEMPEST_COMPUTE + 60))" \
         env BUILD_TIMEOUT=60 "$CONF/run-tempest" --list api-compute --results "$OUT/api-compute.tsv" --concurrency 4 --timeout "$LIMIT_TEMPEST_COMPUTE" \
         --extra-conf "$OUT/tempest-compute.conf" "${img_args[@]}"
-    # Without a network service the smoke boots with `--nic none`, which the openstack CLI only
-    # sends from compute microversion 2.37 on (its default is 2.1).
     run_harness osc-smoke "$BAR_OSC_IDENTITY_MIN_PASSED" "$BAR_OSC_IDENTITY_MAX_FAILED" \
         "$OUT/osc-smoke.tsv" osc "$LIMIT_OSC_SMOKE" \
-        env OS_COMPUTE_API_VERSION=2.37 "$CONF/run-osc-smoke" --services identity,image,object,placement,compute --results "$OUT/osc-smoke.tsv"
+        "$CONF/run-osc-smoke" --services identity,image,object,placement,network,compute --results "$OUT/osc-smoke.tsv"
 
     # stop the cloud: SIGTERM, then it must exit by itself with status 0
     TIER_T0=$SECONDS

@@ -119,6 +119,7 @@ export class NetworkAgent {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.debounce);
     for (const t of this.timers) clearInterval(t);
