@@ -96,6 +96,12 @@ export interface NetworkConfig {
   namespacePrefix: string;
   /** Create `public`, `private` and the demo router on first start. */
   bootstrap: boolean;
+  /**
+   * Several local hosts (compute.localHosts > 1): give each its own namespace and agent, joined
+   * by a simulated underlay, so tenant networks run over VXLAN between them as between machines.
+   * Off: the local hosts share one namespace (one kernel, one set of bridges).
+   */
+  separateHosts: boolean;
 }
 
 export interface NuboConfig {
@@ -175,6 +181,7 @@ export function defaultConfig(): NuboConfig {
       privateCidr: '10.0.0.0/24',
       namespacePrefix: 'nubo-',
       bootstrap: true,
+      separateHosts: false,
     },
   };
 }

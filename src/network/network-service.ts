@@ -21,6 +21,7 @@ import { networkApiFor } from './client.js';
 import { networkMigrations } from './db/migrations.js';
 import type { NetworkDB } from './db/schema.js';
 import { createDataplaneDriver, dataplaneProblems } from './drivers/registry.js';
+import { ensureSimulatedUnderlay, UNDERLAY_DEVICE } from './drivers/linux/underlay.js';
 import { bootstrapNetworks } from './service/bootstrap.js';
 import type { NetworkContext } from './service/context.js';
 
@@ -28,7 +29,9 @@ export interface NetworkServiceModule extends ServiceModule {
   context: NetworkContext;
   /** What compute calls (ports for servers). */
   computeApi: NetworkApi;
+  /** The network node's agent (DHCP, routers); with separate hosts, one more agent per other host. */
   agent(): NetworkAgent | undefined;
+  agents: NetworkAgent[];
 }
 
 /** The compute hosts this process runs (compute names them host, host-2, ...): the agent serves them all. */
@@ -59,7 +62,7 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
       },
     };
     const hosts = localHosts(cfg);
-    let agent: NetworkAgent | undefined;
+    const agents: NetworkAgent[] = [];
     let metadata: MetadataProxy | undefined;
     let computeUrl: string | undefined;
     const stateDir = join(cfg.dataDir, 'network');
@@ -68,8 +71,9 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
       errorFormat: neutronErrorFormat,
       policyDefaults: networkPolicyDefaults,
       context: c,
-      computeApi: networkApiFor(c, (host) => (agent && agent.opts.hosts.includes(host) ? agent : undefined)),
-      agent: () => agent,
+      computeApi: networkApiFor(c, (host) => agents.find((a) => a.opts.hosts.includes(host))),
+      agent: () => agents[0],
+      agents,
       attach(app: FastifyInstance, routeDeps) {
         registerRoutes(app, networkRoutes(c), routeDeps);
       },
@@ -84,15 +88,28 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
           metadata = new MetadataProxy(c.db, metadataSocket, metadataSignerFor(cfg.dataDir), () => computeUrl, log);
           await metadata.start();
         }
-        const driver = await createDataplaneDriver(kind, {
-          prefix: cfg.network.namespacePrefix, hostNamespace: `${cfg.network.namespacePrefix}host`, stateDir: join(stateDir, 'dataplane'),
-          external: { cidr: cfg.network.externalCidr, hostAddress: cfg.network.externalHostAddress }, metadataSocket, logger: log,
-        });
-        agent = new NetworkAgent(c, driver, { hosts, networkNode: true });
-        await agent.start();
+        const p = cfg.network.namespacePrefix;
+        const common = { stateDir: join(stateDir, 'dataplane'), metadataSocket, logger: log };
+        const external = { cidr: cfg.network.externalCidr, hostAddress: cfg.network.externalHostAddress };
+        if (cfg.network.separateHosts && hosts.length > 1 && kind === 'linux') {
+          // one namespace and agent per host, VXLAN between them over a simulated underlay
+          const layout = hosts.map((host, i) => ({ host, ns: `${p}a${i + 1}-host`, prefix: `${p}a${i + 1}-`, ip: `192.168.254.${i + 1}` }));
+          await ensureSimulatedUnderlay(`${p}underlay`, layout.map((h) => ({ ns: h.ns, ip: h.ip, prefixlen: 24 })));
+          for (const [i, h] of layout.entries()) {
+            const driver = await createDataplaneDriver(kind, {
+              ...common, prefix: h.prefix, hostNamespace: h.ns, underlay: { localIp: h.ip, device: UNDERLAY_DEVICE }, ...(i === 0 ? { external } : {}),
+            });
+            agents.push(new NetworkAgent(c, driver, { hosts: [h.host], networkNode: i === 0, tunnelIp: h.ip }));
+          }
+        } else {
+          const driver = await createDataplaneDriver(kind, { ...common, prefix: p, hostNamespace: `${p}host`, external });
+          agents.push(new NetworkAgent(c, driver, { hosts, networkNode: true }));
+        }
+        // the network node first: the others' peers include it
+        for (const a of agents) await a.start();
       },
       async close() {
-        await agent?.stop();
+        for (const a of agents) await a.stop();
         await metadata?.close();
         await database.close();
       },

@@ -116,8 +116,10 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
   const metaCount = Object.keys(r.metadata).length;
   if (limits.metadata_items >= 0 && metaCount > limits.metadata_items) throw overQuota('metadata_items', metaCount, 0, limits.metadata_items);
   const az = r.availabilityZone;
-  if (az && az !== c.config.compute.defaultAvailabilityZone) {
-    const known = await c.db.selectFrom('aggregate').select('id').where('availability_zone', '=', az.split(':')[0]).executeTakeFirst();
+  // 'zone', 'zone:host' or 'zone:host:node' (admins): the zone part must exist
+  const zone = az?.split(':')[0];
+  if (zone && zone !== c.config.compute.defaultAvailabilityZone) {
+    const known = await c.db.selectFrom('aggregate').select('id').where('availability_zone', '=', zone).executeTakeFirst();
     if (!known) throw badRequest(`The requested availability zone is not available`);
   }
   const groupId = typeof r.schedulerHints.group === 'string' ? r.schedulerHints.group : undefined;
