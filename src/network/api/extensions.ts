@@ -39,6 +39,15 @@ export const EXTENSIONS: Extension[] = [
   ext('tag', 'Tag support', 'Enables to set tag on resources.'),
   ext('agent', 'agent', 'The agent management extension.'),
   ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services'),
+  ext('router', 'Neutron L3 Router', 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.'),
+  ext('ext-gw-mode', 'Neutron L3 Configurable external gateway mode', 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway'),
+  ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router'),
+  ext('extraroute-atomic', 'Atomically add/remove extra routes', 'Edit extra routes of a router on server side by atomically adding/removing extra routes'),
+  ext('router_availability_zone', 'Router Availability Zone', 'Availability zone support for router.'),
+  ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
+  ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
+  ext('floating-ip-port-forwarding', 'Floating IP Port Forwarding', 'Provide port forwarding to floating IP.'),
+  ext('auto-allocated-topology', 'Auto Allocated Topology Services', 'Auto Allocated Topology Services.'),
 ];
 
 export function extensionView(e: Extension): Record<string, unknown> {

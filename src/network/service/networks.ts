@@ -173,9 +173,16 @@ export async function deleteNetwork(c: NetworkContext, caller: Caller, id: strin
   await c.db.transaction().execute(async (trx) => {
     await lockKey(trx, c.kind, `network:${id}`);
     const busy = await trx.selectFrom('port').select('id').where('network_id', '=', id)
-      .where('device_owner', 'not in', ['network:dhcp']).executeTakeFirst();
+      .where('device_owner', 'not in', ['network:dhcp', 'network:floatingip']).executeTakeFirst();
     if (busy) {
       throw neutronError(409, 'NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
+    }
+    // floating IPs of an external network go with it (Neutron auto-deletes their ports)
+    const fips = await trx.selectFrom('floating_ip').select('id').where('floating_network_id', '=', id).execute();
+    if (fips.length) {
+      await trx.deleteFrom('port_forwarding').where('floatingip_id', 'in', fips.map((f) => f.id)).execute();
+      await trx.deleteFrom('tag').where('resource_id', 'in', fips.map((f) => f.id)).execute();
+      await trx.deleteFrom('floating_ip').where('floating_network_id', '=', id).execute();
     }
     const ports = await trx.selectFrom('port').select('id').where('network_id', '=', id).execute();
     const portIds = ports.map((p) => p.id);

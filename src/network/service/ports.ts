@@ -239,6 +239,8 @@ export async function createPortInternal(c: NetworkContext, trx: Kysely<NetworkD
 export async function deletePortInternal(c: NetworkContext, trx: Kysely<NetworkDB>, portId: string): Promise<void> {
   void c;
   await trx.updateTable('floating_ip').set({ port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN' }).where('port_id', '=', portId).execute();
+  // port forwardings to the port go with it (Neutron)
+  await trx.deleteFrom('port_forwarding').where('internal_port_id', '=', portId).execute();
   await trx.deleteFrom('ip_allocation').where('port_id', '=', portId).execute();
   await trx.deleteFrom('port_security_group').where('port_id', '=', portId).execute();
   await trx.deleteFrom('tag').where('resource_id', '=', portId).execute();
@@ -317,7 +319,7 @@ export async function updatePort(c: NetworkContext, caller: Caller, id: string, 
 
 export async function deletePort(c: NetworkContext, caller: Caller, id: string): Promise<void> {
   const p = await getPort(c, caller, id);
-  if (ROUTER_OWNERS.includes(p.device_owner)) {
+  if (ROUTER_OWNERS.includes(p.device_owner) || p.device_owner === 'network:floatingip') {
     throw neutronError(409, 'L3PortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${p.device_owner}.`);
   }
   await c.db.transaction().execute((trx) => deletePortInternal(c, trx, id));

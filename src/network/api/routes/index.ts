@@ -13,6 +13,9 @@ import { securityGroupsPolicy, securityGroupsRoutes } from './security-groups.js
 import { subnetpoolsPolicy, subnetpoolsRoutes } from './subnetpools.js';
 import { subnetsPolicy, subnetsRoutes } from './subnets.js';
 import { tagsRoutes } from './tags.js';
+import { autoAllocatePolicy, autoAllocateRoutes } from './auto-allocate.js';
+import { floatingIpsPolicy, floatingIpsRoutes } from './floating-ips.js';
+import { routersPolicy, routersRoutes } from './routers.js';
 
 export const networkPolicyDefaults: Record<string, string> = {
   ...networkBasePolicy,
@@ -26,6 +29,9 @@ export const networkPolicyDefaults: Record<string, string> = {
   ...rbacPolicy,
   ...agentsPolicy,
   ...miscPolicy,
+  ...routersPolicy,
+  ...floatingIpsPolicy,
+  ...autoAllocatePolicy,
 };
 
 export function networkRoutes(c: NetworkContext): Route[] {
@@ -42,5 +48,8 @@ export function networkRoutes(c: NetworkContext): Route[] {
     ...tagsRoutes(c),
     ...agentsRoutes(c),
     ...miscRoutes(),
+    ...routersRoutes(c),
+    ...floatingIpsRoutes(c),
+    ...autoAllocateRoutes(c),
   ];
 }
