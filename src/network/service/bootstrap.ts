@@ -1,13 +1,15 @@
 /**
  * First start: the external network `public` (flat, on the host's test range, the host
- * itself as its gateway), and for the demo project a `private` network. Idempotent by name.
- * The demo router joining them comes from the router code when it is present.
+ * itself as its gateway), and for the demo project a `private` network and a `router1`
+ * joining it to `public` (so the demo's servers reach the host and get floating IPs).
+ * Idempotent by name.
  */
 import type { NuboConfig } from '../../core/config.js';
 import type { NetworkRow } from '../db/schema.js';
 import type { Caller, NetworkContext } from './context.js';
 import { createNetwork } from './networks.js';
 import { createSubnet } from './subnets.js';
+import { addRouterInterface, createRouter } from './routers.js';
 import { parseCidr, formatIp, lastOf } from './ip-math.js';
 
 export interface BootstrapResult { publicNetwork: NetworkRow; privateNetwork: NetworkRow; privateSubnetId: string; publicSubnetId: string }
@@ -51,6 +53,13 @@ export async function bootstrapNetworks(c: NetworkContext, cfg: NuboConfig, proj
       projectId: projects.demo, networkId: priv.id, name: 'private-subnet', description: '', ipVersion: 4, cidr: cfg.network.privateCidr,
       enableDhcp: true, dnsNameservers: [],
     })).id;
+  }
+  const router = await c.db.selectFrom('router').select('id').where('name', '=', 'router1').where('project_id', '=', projects.demo).executeTakeFirst();
+  if (!router) {
+    const r = await createRouter(c, {
+      projectId: projects.demo, name: 'router1', description: '', adminStateUp: true, gateway: { networkId: pub.id }, availabilityZoneHints: [],
+    });
+    await addRouterInterface(c, admin, r.id, { subnetId: privSubnet });
   }
   return { publicNetwork: pub, privateNetwork: priv, publicSubnetId: pubSubnet, privateSubnetId: privSubnet };
 }
