@@ -6,9 +6,8 @@
  */
 import type { Kysely } from 'kysely';
 import { fromJson, toJson } from '../core/db/database.js';
-import { badRequest, conflict, HttpError } from '../core/errors.js';
-import type { NetworkApi, NetworkInfoItem, RequestedNetwork, InstanceRef } from '../compute/network/network-api.js';
-import type { Vif } from '../compute/drivers/driver.js';
+import { badRequest, conflict, HttpError, notFound } from '../core/errors.js';
+import type { NetworkApi, NetworkInfoItem, RequestedNetwork, InstanceRef, AttachRequest, Vif } from '../compute/client.js';
 import type { NetworkDB, NetworkRow, PortRow } from './db/schema.js';
 import type { NetworkAgent } from './agent/network-agent.js';
 import { tapName } from './drivers/driver.js';
@@ -17,6 +16,9 @@ import { canSeeNetwork } from './service/networks.js';
 import { createPortInternal, deletePortInternal, bindingOf } from './service/ports.js';
 import { ensureDefaultSecurityGroup } from './service/security-groups.js';
 import { parseCidr, parseIp, cidrContains } from './service/ip-math.js';
+import { computeSecurityGroups } from './compute-security-groups.js';
+import { computeProxy } from './compute-proxy.js';
+import { NeutronError } from './service/errors.js';
 
 /** binding:profile mark of the ports compute made itself (deleted with the server; ports the user gave are only unbound). */
 const CREATED = 'nubo_created_by_compute';
@@ -40,7 +42,8 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
 
   const check = async (projectId: string, requested: 'auto' | 'none' | RequestedNetwork[]) => {
     if (requested === 'auto') {
-      if (!(await autoNetwork(projectId))) throw badRequest('Unable to automatically allocate a network for project ' + projectId);
+      // Nova: with no network the project may use, the server boots without one (only several are an error)
+      await autoNetwork(projectId);
       return;
     }
     if (requested === 'none') return;
@@ -91,13 +94,73 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
     };
   };
 
+  /** A port compute made is deleted; one the user gave is only unbound. */
+  const free = async (trx: Kysely<NetworkDB>, p: PortRow) => {
+    if (fromJson<Record<string, unknown>>(p.binding_profile, {})[CREATED]) await deletePortInternal(c, trx, p.id);
+    else {
+      await trx.updateTable('port').set({
+        device_id: '', device_owner: '', binding_host_id: '', binding_vif_type: 'unbound', binding_vif_details: '{}', status: 'DOWN',
+      }).where('id', '=', p.id).execute();
+    }
+  };
+
+  /** Nova's allocate_port_for_instance, with the errors its os-interface API maps (404 / 409 / 400). */
+  const attachPort = async (trx: Kysely<NetworkDB>, instance: InstanceRef, req: AttachRequest & { securityGroups?: string[] }): Promise<PortRow> => {
+    const b = bindingOf(instance.host);
+    if (req.portId) {
+      const p = await trx.selectFrom('port').selectAll().where('id', '=', req.portId).executeTakeFirst();
+      if (!p || !(p.project_id === instance.projectId)) throw notFound(`Port ${req.portId} could not be found.`);
+      if (p.device_id) throw conflict(`Port ${req.portId} is still in use.`);
+      await trx.updateTable('port').set({
+        device_id: instance.uuid, device_owner: 'compute:nova', binding_host_id: instance.host, status: 'ACTIVE',
+        binding_vif_type: b.vif_type, binding_vif_details: toJson(b.vif_details),
+      }).where('id', '=', p.id).execute();
+      return trx.selectFrom('port').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
+    }
+    let netId = req.netId;
+    if (netId) {
+      const n = await trx.selectFrom('network').selectAll().where('id', '=', netId).executeTakeFirst();
+      if (!n || !(await canSeeNetwork(trx, member(instance.projectId), n))) throw notFound(`Network ${netId} could not be found.`);
+    } else {
+      let n: NetworkRow | undefined;
+      try {
+        n = await autoNetwork(instance.projectId);
+      } catch (e) {
+        if (e instanceof HttpError) throw badRequest(e.message);
+        throw e;
+      }
+      if (!n) throw badRequest(`No network available to attach an interface to instance ${instance.uuid}.`);
+      netId = n.id;
+    }
+    const net = await trx.selectFrom('network').select('port_security_enabled').where('id', '=', netId).executeTakeFirstOrThrow();
+    try {
+      const created = await createPortInternal(c, trx, {
+        projectId: instance.projectId, networkId: netId, deviceId: instance.uuid, deviceOwner: 'compute:nova',
+        bindingHostId: instance.host, bindingProfile: { [CREATED]: true }, dnsName: instance.hostname,
+        fixedIps: req.fixedIp ? [{ ipAddress: req.fixedIp }] : undefined,
+        securityGroups: net.port_security_enabled ? await groupIds(trx, instance.projectId, req.securityGroups ?? []) : undefined,
+        quota: true,
+      });
+      return created.port;
+    } catch (e) {
+      if (e instanceof NeutronError && /IpAddress/.test(e.type)) throw conflict(`Fixed IP address ${req.fixedIp} is already in use on instance ${instance.uuid}.`);
+      if (e instanceof NeutronError && e.type === 'OverQuota') throw new HttpError(403, 'Maximum number of ports exceeded');
+      if (e instanceof HttpError && e.status === 400) throw badRequest(e.message);
+      throw e;
+    }
+  };
+
   return {
+    securityGroups: computeSecurityGroups(c),
+    ...computeProxy(c),
     validate: check,
 
     async allocate(instance: InstanceRef, requested, securityGroups) {
       await check(instance.projectId, requested);
       if (requested === 'none') return { info: [], vifs: [] };
-      const wanted: RequestedNetwork[] = requested === 'auto' ? [{ uuid: (await autoNetwork(instance.projectId))!.id }] : requested;
+      const auto = requested === 'auto' ? await autoNetwork(instance.projectId) : undefined;
+      if (requested === 'auto' && !auto) return { info: [], vifs: [] };
+      const wanted: RequestedNetwork[] = requested === 'auto' ? [{ uuid: auto!.id }] : requested;
       const b = bindingOf(instance.host);
       const ports = await db.transaction().execute(async (trx) => {
         const out: PortRow[] = [];
@@ -133,16 +196,26 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
     async deallocate(instanceUuid) {
       await db.transaction().execute(async (trx) => {
         const ports = await trx.selectFrom('port').selectAll().where('device_id', '=', instanceUuid).where('device_owner', 'like', 'compute:%').execute();
-        for (const p of ports) {
-          if (fromJson<Record<string, unknown>>(p.binding_profile, {})[CREATED]) await deletePortInternal(c, trx, p.id);
-          else {
-            await trx.updateTable('port').set({
-              device_id: '', device_owner: '', binding_host_id: '', binding_vif_type: 'unbound', binding_vif_details: '{}', status: 'DOWN',
-            }).where('id', '=', p.id).execute();
-          }
-        }
+        for (const p of ports) await free(trx, p);
       });
       c.notifyChanged('instance-ports-freed');
+    },
+
+    async attachInterface(instance, req) {
+      const port = await db.transaction().execute((trx) => attachPort(trx, instance, req));
+      c.notifyChanged('instance-port-attached');
+      const agent = agentFor(instance.host);
+      if (agent) await agent.syncNow();
+      return describe(port, agent?.driver.tapNamespace ?? null);
+    },
+
+    async detachInterface(instanceUuid, portId) {
+      await db.transaction().execute(async (trx) => {
+        const p = await trx.selectFrom('port').selectAll().where('id', '=', portId).where('device_id', '=', instanceUuid).executeTakeFirst();
+        if (!p) throw notFound(`Port ${portId} is not attached`);
+        await free(trx, p);
+      });
+      c.notifyChanged('instance-port-detached');
     },
 
     async securityGroupExists(projectId, nameOrId) {

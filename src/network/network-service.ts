@@ -13,7 +13,7 @@ import { neutronErrorFormat } from '../core/errors.js';
 import { registerRoutes } from '../core/http/routes.js';
 import type { ServiceModule } from '../core/service-module.js';
 import type { ServiceDeps } from '../all-in-one.js';
-import type { NetworkApi } from '../compute/network/network-api.js';
+import type { NetworkApi } from '../compute/client.js';
 import { NETWORK_AGENT_TOPIC, NetworkAgent } from './agent/network-agent.js';
 import { MetadataProxy } from './agent/metadata-proxy.js';
 import { networkPolicyDefaults, networkRoutes } from './api/routes/index.js';

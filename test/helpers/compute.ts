@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { startTestCloud, type ApiResponse, type TestCloud } from './cloud.js';
 import { makeProject, type TestProject } from './image.js';
-import type { ComputeConfig } from '../../src/core/config.js';
+import type { ComputeConfig, ServiceName } from '../../src/core/config.js';
 
 /** A test cloud with compute (fake driver unless told), an active image, and two projects. */
 export interface ComputeCloud {
@@ -19,8 +19,8 @@ export interface ComputeCloud {
   stop(): Promise<void>;
 }
 
-export async function startComputeCloud(compute: Partial<ComputeConfig> = {}): Promise<ComputeCloud> {
-  const c = await startTestCloud({ services: ['identity', 'placement', 'image', 'compute'], compute });
+export async function startComputeCloud(compute: Partial<ComputeConfig> = {}, opts: { services?: ServiceName[] } = {}): Promise<ComputeCloud> {
+  const c = await startTestCloud({ services: opts.services ?? ['identity', 'placement', 'image', 'compute'], compute });
   try {
     const admin = await c.adminToken();
     const a = await makeProject(c, admin);

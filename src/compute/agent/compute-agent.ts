@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusArgs, Subscription } from '../../core/bus/bus.js';
 import { nowIso } from '../../core/ids.js';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource } from '../drivers/driver.js';
+import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource, type Vif } from '../drivers/driver.js';
 import type { InstanceRow } from '../db/schema.js';
 import { AGENT_TOPIC } from '../rpc/topics.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
@@ -134,16 +134,24 @@ export class ComputeAgent {
     return {
       build_and_run_instance: (a: BusArgs) => this.task(a, 'compute__do_build_and_run_instance', async (row) => {
         await this.set(row.uuid, { task_state: TASK.NETWORKING });
-        const nets = await this.c.network.allocate(
-          { uuid: row.uuid, projectId: row.project_id, userId: row.user_id, host: this.host, hostname: row.hostname },
-          fromJson(row.requested_networks, 'auto'), fromJson(row.security_groups, ['default']),
-        );
-        await this.set(row.uuid, { task_state: TASK.SPAWNING, network_info: toJson(nets.info) });
-        const fresh = (await this.row(row.uuid))!;
-        if (fresh.task_state === TASK.DELETING || fresh.deleted) return;
-        const info = await d.spawn(await this.spec(fresh));
-        const now = nowIso();
-        await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, launched_at: now, ...this.guestValues(info, fresh) });
+        try {
+          const nets = await this.c.network.allocate(
+            { uuid: row.uuid, projectId: row.project_id, userId: row.user_id, host: this.host, hostname: row.hostname },
+            fromJson(row.requested_networks, 'auto'), fromJson(row.security_groups, ['default']),
+          );
+          await this.set(row.uuid, { task_state: TASK.SPAWNING, network_info: toJson(nets.info) });
+          const fresh = (await this.row(row.uuid))!;
+          if (fresh.task_state === TASK.DELETING || fresh.deleted) return;
+          const info = await d.spawn(await this.spec(fresh));
+          const now = nowIso();
+          await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, launched_at: now, ...this.guestValues(info, fresh) });
+        } catch (e) {
+          // Nova's _cleanup_allocated_networks: a failed build gives its ports back (the server goes to ERROR)
+          await d.destroy(row.uuid).catch(() => undefined);
+          await this.c.network.deallocate(row.uuid).catch((err: unknown) => this.c.logger.warn({ err, instance: row.uuid }, 'could not free the ports of a failed build'));
+          await this.set(row.uuid, { network_info: '[]' });
+          throw e;
+        }
       }),
       terminate_instance: (a: BusArgs) => this.task(a, 'compute_terminate_instance', (row) => this.terminate(row)),
       stop_instance: (a: BusArgs) => this.task(a, 'compute_stop_instance', async (row) => {
@@ -269,6 +277,20 @@ export class ComputeAgent {
           if (e instanceof GuestNotFound) return '';
           throw e;
         }
+      },
+      // os-interface: the API made (or freed) the port; the agent plugs it into the running guest
+      attach_interface: async (a: BusArgs) => {
+        const uuid = String(a.uuid);
+        await withEvent(this.c, uuid, String(a.requestId ?? ''), 'compute_attach_interface', this.host, async () => {
+          if (!d.attachInterface) throw new Error(`the ${d.type} driver cannot hot-plug interfaces`);
+          await d.attachInterface(uuid, a.vif as Vif);
+        });
+      },
+      detach_interface: async (a: BusArgs) => {
+        const uuid = String(a.uuid);
+        await withEvent(this.c, uuid, String(a.requestId ?? ''), 'compute_detach_interface', this.host, async () => {
+          await d.detachInterface?.(uuid, String(a.portId));
+        });
       },
       get_guest_info: async (a: BusArgs) => d.info(String(a.uuid)).catch(() => ({ powerState: 'nostate' })),
     };

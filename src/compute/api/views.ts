@@ -10,23 +10,28 @@ import { at, baseUrl, links, novaMicroTime, novaTime } from './common.js';
 /** Nova's hostId: sha224 of project id + host, so tenants can tell co-location without seeing hosts. */
 export const hostIdOf = (projectId: string, host: string | null) => (host ? createHash('sha224').update(projectId + host).digest('hex') : '');
 
-export function addressesOf(row: InstanceRow): Record<string, { version: number; addr: string; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> {
+/** Floating IPs of ports, by port id (from the network service; none with the built-in network). */
+export type FloatingByPort = Map<string, { address: string; version: 4 | 6 }[]>;
+
+/** Nova's addresses: per network, each port's fixed IPs, then the floating IPs associated with it. */
+export function addressesOf(row: InstanceRow, floating?: FloatingByPort): Record<string, { version: number; addr: string; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> {
   const out: Record<string, { version: number; addr: string; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> = {};
   for (const n of fromJson<NetworkInfoItem[]>(row.network_info, [])) {
     const list = (out[n.network_name] ??= []);
     for (const ip of n.ips) list.push({ version: ip.version, addr: ip.address, 'OS-EXT-IPS:type': ip.type, 'OS-EXT-IPS-MAC:mac_addr': n.mac });
+    for (const f of floating?.get(n.port_id) ?? []) list.push({ version: f.version, addr: f.address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': n.mac });
   }
   return out;
 }
 
 /** Addresses without the OS-EXT-IPS attributes (update and rebuild before 2.75). */
-const plainAddresses = (row: InstanceRow) =>
-  Object.fromEntries(Object.entries(addressesOf(row)).map(([k, v]) => [k, v.map((x) => ({ version: x.version, addr: x.addr }))]));
+const plainAddresses = (row: InstanceRow, floating?: FloatingByPort) =>
+  Object.fromEntries(Object.entries(addressesOf(row, floating)).map(([k, v]) => [k, v.map((x) => ({ version: x.version, addr: x.addr }))]));
 
 /** The short form in GET /servers: id, name, links. */
 export const serverSummary = (ctx: RequestCtx, row: InstanceRow) => ({ id: row.uuid, name: row.name, links: links(ctx, 'servers', row.uuid) });
 
-export interface ServerExtras { metadata: Record<string, string>; tags: string[]; groups?: string[] }
+export interface ServerExtras { metadata: Record<string, string>; tags: string[]; groups?: string[]; floating?: FloatingByPort }
 
 /**
  * The server document, field by field as Nova shows it at the request's microversion. `basic`
@@ -54,7 +59,7 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     flavor,
     created: novaTime(row.created_at),
     updated: novaTime(row.updated_at),
-    addresses: basic ? plainAddresses(row) : addressesOf(row),
+    addresses: basic ? plainAddresses(row, extras.floating) : addressesOf(row, extras.floating),
     accessIPv4: row.access_ip_v4 ?? '',
     accessIPv6: row.access_ip_v6 ?? '',
     links: links(ctx, 'servers', row.uuid),

@@ -107,6 +107,11 @@ export interface ComputeDriver {
   abortIncoming(uuid: string): Promise<void>;
   /** Source: what the destination needs to reach this guest's disk. */
   migrationSource(uuid: string): Promise<MigrationSource>;
+  // Interface hot-plug (os-interface). Optional: a driver without them cannot attach to a running guest.
+  /** Plugs one more interface into the guest (a no-op when it is not running: the next start has it). */
+  attachInterface?(uuid: string, vif: Vif): Promise<void>;
+  /** Unplugs the interface of a port (a no-op when the guest is not running or has no such interface). */
+  detachInterface?(uuid: string, portId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type PowerState } from './driver.js';
+import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type PowerState, type Vif } from './driver.js';
 
 export interface FakeDriverOptions {
   /** How long a snapshot takes (ms): the server stays in task_state image_pending_upload meanwhile. Default 300. */
@@ -55,7 +55,7 @@ function bootLog(spec: InstanceSpec): string[] {
  */
 export function createFakeDriver(resources: { vcpus: number; memoryMb: number; diskGb: number }, opts: FakeDriverOptions = {}): ComputeDriver {
   const snapshotMs = opts.snapshotMs ?? 300;
-  const guests = new Map<string, { state: PowerState; console: string[] }>();
+  const guests = new Map<string, { state: PowerState; console: string[]; nics?: Vif[] }>();
   const get = (uuid: string) => {
     const g = guests.get(uuid);
     if (!g) throw new GuestNotFound(uuid);
@@ -112,6 +112,17 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
     async finishIncoming(uuid) { get(uuid).state = 'running'; return { powerState: 'running' }; },
     async abortIncoming(uuid) { guests.delete(uuid); },
     async migrationSource(uuid) { get(uuid); return { diskPath: `fake:${uuid}` }; },
+    async attachInterface(uuid, vif) {
+      const g = get(uuid);
+      g.nics = [...(g.nics ?? []).filter((n) => n.portId !== vif.portId), vif];
+      g.console.push(`fake: virtio_net: interface ${vif.mac} plugged`);
+    },
+    async detachInterface(uuid, portId) {
+      const g = guests.get(uuid);
+      if (!g) return;
+      g.nics = (g.nics ?? []).filter((n) => n.portId !== portId);
+      g.console.push(`fake: virtio_net: interface of port ${portId} unplugged`);
+    },
     async close() { guests.clear(); },
   };
 }

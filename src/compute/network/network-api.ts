@@ -1,4 +1,5 @@
 import type { Vif } from '../drivers/driver.js';
+import type { SecurityGroupCaller, SecurityGroupStore } from './security-groups.js';
 
 /** A network the create request asked for: a network uuid, a port, and/or a fixed IP. */
 export interface RequestedNetwork { uuid?: string; port?: string; fixed_ip?: string; tag?: string }
@@ -12,6 +13,8 @@ export interface NetworkInfoItem {
   ips: { address: string; version: 4 | 6; type: 'fixed' | 'floating'; cidr: string; gateway?: string }[];
   /** How the hypervisor plugs it (Nova's VIF type and details); absent: QEMU user-mode (the built-in network). */
   vif?: { kind: 'tap'; tapName: string; netns?: string; mtu?: number };
+  /** The device tag given at os-interface attach (2.49), shown from 2.70. */
+  tag?: string;
 }
 
 export interface InstanceRef { uuid: string; projectId: string; userId: string; host: string; hostname: string }
@@ -31,4 +34,36 @@ export interface NetworkApi {
   deallocate(instanceUuid: string): Promise<void>;
   /** Names of the security groups a project may use (validation of the create request). */
   securityGroupExists(projectId: string, nameOrId: string): Promise<boolean>;
+
+  // What the network service adds (Nova with Neutron); absent for the built-in network.
+  /** os-security-groups and os-security-group-rules proxied to the network service. */
+  securityGroups?: SecurityGroupStore;
+  /** add/removeSecurityGroup: changes the groups of every port of the instance (HttpError 400/404/409 as Nova). */
+  addSecurityGroup?(projectId: string, instanceUuid: string, nameOrId: string): Promise<void>;
+  removeSecurityGroup?(projectId: string, instanceUuid: string, nameOrId: string): Promise<void>;
+  /** The instance's ports as os-interface shows them. */
+  interfaces?(instanceUuid: string): Promise<InterfaceAttachment[]>;
+  /** Creates (or binds the given) port for an instance on its host (os-interface attach). */
+  attachInterface?(instance: InstanceRef, req: AttachRequest): Promise<{ info: NetworkInfoItem; vif: Vif }>;
+  /** Frees one port of an instance as deallocate does (compute-made: deleted; the user's: unbound). */
+  detachInterface?(instanceUuid: string, portId: string): Promise<void>;
+  /** Floating IPs associated with these ports, by port id (the `addresses` of server views). */
+  floatingIps?(portIds: string[]): Promise<Map<string, { address: string; version: 4 | 6 }[]>>;
+  /** Networks the caller may see (Nova's os-networks / os-tenant-networks proxies). */
+  networks?(caller: SecurityGroupCaller): Promise<ProxiedNetwork[]>;
 }
+
+/** os-interface POST: a network (optionally with one fixed IP), a port, or neither (auto). */
+export interface AttachRequest { netId?: string; portId?: string; fixedIp?: string; tag?: string; /** the server's groups, for a port compute creates */ securityGroups?: string[] }
+
+/** One interfaceAttachment (Nova's view of a port). */
+export interface InterfaceAttachment {
+  port_state: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  port_id: string;
+  net_id: string;
+  mac_addr: string;
+}
+
+/** A network as the os-networks proxy shows it: Neutron knows no nova-network fields. */
+export interface ProxiedNetwork { id: string; name: string; /** its first subnet's */ cidr: string | null; project_id: string; mtu: number }

@@ -21,8 +21,9 @@ import { effectiveLimits } from '../service/quotas.js';
 
 /** One rule as Nova shows it: `group` for a source-group rule, `ip_range` for a CIDR rule (the other one empty). */
 export interface SecurityGroupRule {
-  id: number;
-  parent_group_id: number;
+  /** integers in compute's own store; UUIDs from the network service (Nova with Neutron) */
+  id: number | string;
+  parent_group_id: number | string;
   ip_protocol: string | null;
   from_port: number | null;
   to_port: number | null;
@@ -32,7 +33,7 @@ export interface SecurityGroupRule {
 
 /** One group as Nova shows it. */
 export interface SecurityGroup {
-  id: number;
+  id: number | string;
   name: string;
   description: string;
   tenant_id: string;

@@ -4,6 +4,7 @@ import { computeBasePolicy } from '../policy-defaults.js';
 import { adminPolicy, adminRoutes } from './admin.js';
 import { flavorsPolicy, flavorsRoutes } from './flavors.js';
 import { imagesPolicy, imagesRoutes } from './images.js';
+import { interfacesPolicy, interfacesRoutes } from './interfaces.js';
 import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
 import { legacyPolicy, legacyRoutes } from './legacy.js';
 import { novaNetworkPolicy, novaNetworkRoutes } from './nova-network.js';
@@ -23,12 +24,12 @@ import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
 export const computePolicyDefaults: Record<string, string> = {
   ...consolesPolicy,
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
-  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy, ...interfacesPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...consolesRoutes(c), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
-    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c), ...interfacesRoutes(c),
   ];
 }

@@ -3,6 +3,7 @@
  * nova-network-era proxies os-networks and os-tenant-networks (gone at 2.36) and
  * os-instance_usage_audit_log.
  */
+import type { ProxiedNetwork } from '../../network/network-api.js';
 import { badRequest, HttpError, notFound } from '../../../core/errors.js';
 import type { RequestCtx, Route } from '../../../core/http/routes.js';
 import { SLIRP_NET } from '../../drivers/qemu/metadata-forward.js';
@@ -265,6 +266,19 @@ function networkView(admin: boolean) {
   }
   return view;
 }
+/** Nova's network_dict of a Neutron network: only id, label and cidr are known (admins also see project and MTU). */
+function neutronNetworkView(n: ProxiedNetwork, admin: boolean) {
+  const view: Record<string, unknown> = {
+    id: n.id, cidr: n.cidr, netmask: null, gateway: null, broadcast: null, dns1: null, dns2: null, cidr_v6: null, gateway_v6: null, label: n.name, netmask_v6: null,
+  };
+  if (admin) {
+    for (const k of ['created_at', 'updated_at', 'deleted_at', 'deleted', 'injected', 'bridge', 'vlan', 'vpn_public_address', 'vpn_public_port', 'vpn_private_address',
+      'dhcp_start', 'host', 'bridge_interface', 'multi_host', 'priority', 'rxtx_base', 'dhcp_server', 'enable_dhcp', 'share_address']) view[k] = null;
+    view.project_id = n.project_id;
+    view.mtu = n.mtu;
+  }
+  return view;
+}
 const tenantNetworkView = () => ({ id: BUILTIN_NETWORK.id, cidr: BUILTIN_NETWORK.cidr, label: BUILTIN_NETWORK.name });
 function builtinNetwork(id: string) {
   if (id !== BUILTIN_NETWORK.id) throw notFound('Network not found');
@@ -327,6 +341,13 @@ async function auditLog(c: ComputeContext, at: Date) {
 export function legacyRoutes(c: ComputeContext): Route[] {
   const hosts = before('2.43');
   const networks = before('2.36', true);
+  // with the network service: Nova's proxies list the Neutron networks the caller sees
+  const proxied = c.network.networks ? (ctx: RequestCtx) => c.network.networks!(callerOf(ctx)) : undefined;
+  const proxiedOne = async (ctx: RequestCtx) => {
+    const n = (await proxied!(ctx)).find((x) => x.id === ctx.params.id);
+    if (!n) throw notFound('Network not found');
+    return n;
+  };
   return [
     // ---- os-hosts (2.1 – 2.42)
     { method: 'GET', url: '/v2.1/os-hosts', policy: `${P}os-hosts:list`, target: hosts, handler: (ctx) => listHosts(c, ctx) },
@@ -348,10 +369,14 @@ export function legacyRoutes(c: ComputeContext): Route[] {
     },
 
     // ---- os-networks (2.1 – 2.35; the nova-network operations are gone: 410)
-    { method: 'GET', url: '/v2.1/os-networks', policy: `${P}os-networks:list`, target: networks, handler: (ctx) => ({ networks: [networkView(callerOf(ctx).isAdmin)] }) },
+    {
+      method: 'GET', url: '/v2.1/os-networks', policy: `${P}os-networks:list`, target: networks,
+      handler: async (ctx) => ({ networks: proxied ? (await proxied(ctx)).map((n) => neutronNetworkView(n, callerOf(ctx).isAdmin)) : [networkView(callerOf(ctx).isAdmin)] }),
+    },
     {
       method: 'GET', url: '/v2.1/os-networks/:id', policy: `${P}os-networks:show`, target: networks,
-      handler: (ctx) => {
+      handler: async (ctx) => {
+        if (proxied) return { network: neutronNetworkView(await proxiedOne(ctx), callerOf(ctx).isAdmin) };
         builtinNetwork(ctx.params.id);
         return { network: networkView(callerOf(ctx).isAdmin) };
       },
@@ -362,10 +387,17 @@ export function legacyRoutes(c: ComputeContext): Route[] {
     { method: 'DELETE', url: '/v2.1/os-networks/:id', policy: 'authenticated', handler: () => { throw removed(); } },
 
     // ---- os-tenant-networks (2.1 – 2.35)
-    { method: 'GET', url: '/v2.1/os-tenant-networks', policy: `${P}os-tenant-networks:list`, target: networks, handler: () => ({ networks: [tenantNetworkView()] }) },
+    {
+      method: 'GET', url: '/v2.1/os-tenant-networks', policy: `${P}os-tenant-networks:list`, target: networks,
+      handler: async (ctx) => ({ networks: proxied ? (await proxied(ctx)).map((n) => ({ id: n.id, cidr: n.cidr, label: n.name })) : [tenantNetworkView()] }),
+    },
     {
       method: 'GET', url: '/v2.1/os-tenant-networks/:id', policy: `${P}os-tenant-networks:show`, target: networks,
-      handler: (ctx) => {
+      handler: async (ctx) => {
+        if (proxied) {
+          const n = await proxiedOne(ctx);
+          return { network: { id: n.id, cidr: n.cidr, label: n.name } };
+        }
         builtinNetwork(ctx.params.id);
         return { network: tenantNetworkView() };
       },

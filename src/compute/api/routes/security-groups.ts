@@ -1,7 +1,7 @@
 /**
  * Nova's security group proxy APIs (os-security-groups, os-security-group-rules; deprecated:
  * 404 from 2.36) and a server's groups (GET /servers/{id}/os-security-groups, every version).
- * Served from compute's own store until the network service exists.
+ * Served from compute's own store until the network service exists, then by the network service.
  */
 import { badRequest, notFound } from '../../../core/errors.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
@@ -49,7 +49,8 @@ function limited<T>(ctx: RequestCtx, items: T[]): T[] {
 }
 
 export function securityGroupsRoutes(c: ComputeContext): Route[] {
-  const store: SecurityGroupStore = dbSecurityGroups(c.db, c.kind);
+  // with the network service, Nova's proxy to Neutron; else compute's own (nova-network's) groups
+  const store: SecurityGroupStore = c.network.securityGroups ?? dbSecurityGroups(c.db, c.kind);
   /** The proxy APIs end at 2.35; the target runs before the policy check, so 2.36+ is a 404 for everyone. */
   const proxyTarget = (ctx: RequestCtx) => {
     if (at(ctx, '2.36')) throw notFound(`API version ${formatVersion(mv(ctx))} is not supported on this method.`);

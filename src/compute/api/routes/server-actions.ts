@@ -273,16 +273,23 @@ const ACTIONS: Record<string, Handler> = {
   async addSecurityGroup(c, ctx, row, arg) {
     const name = isObj(arg) ? arg.name : undefined;
     if (typeof name !== 'string' || !name.trim()) throw badRequest('Security group name cannot be empty');
-    if (!(await c.network.securityGroupExists(row.project_id, name))) throw notFound(`Security group ${name} not found for project ${row.project_id}.`);
     const groups = JSON.parse(row.security_groups) as string[];
-    if (groups.includes(name)) throw badRequest(`Security group ${name} is already associated with the instance ${row.uuid}`);
+    if (c.network.addSecurityGroup) {
+      // Nova with Neutron: the group goes on every port of the server (no error when already there)
+      await c.network.addSecurityGroup(row.project_id, row.uuid, name);
+      if (groups.includes(name)) return;
+    } else {
+      if (!(await c.network.securityGroupExists(row.project_id, name))) throw notFound(`Security group ${name} not found for project ${row.project_id}.`);
+      if (groups.includes(name)) throw badRequest(`Security group ${name} is already associated with the instance ${row.uuid}`);
+    }
     await c.db.updateTable('instance').set({ security_groups: toJson([...groups, name]), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
   },
   async removeSecurityGroup(c, ctx, row, arg) {
     const name = isObj(arg) ? arg.name : undefined;
     if (typeof name !== 'string' || !name.trim()) throw badRequest('Security group name cannot be empty');
     const groups = JSON.parse(row.security_groups) as string[];
-    if (!groups.includes(name)) throw badRequest(`Security group ${name} not associated with the instance ${row.uuid}`);
+    if (c.network.removeSecurityGroup) await c.network.removeSecurityGroup(row.project_id, row.uuid, name);
+    else if (!groups.includes(name)) throw badRequest(`Security group ${name} not associated with the instance ${row.uuid}`);
     await c.db.updateTable('instance').set({ security_groups: toJson(groups.filter((g) => g !== name)), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
   },
   async shelve(c, ctx, row) {

@@ -30,7 +30,6 @@ export const serverResourcesPolicy: Record<string, string> = {
   [`${P}os-instance-actions:events`]: 'rule:admin_api',
   [`${P}os-instance-actions:events:details`]: 'rule:admin_api',
   [`${P}os-server-diagnostics`]: 'rule:admin_api',
-  [`${P}os-attach-interfaces:list`]: 'rule:project_reader_or_admin',
 };
 
 type Meta = Record<string, string>;
@@ -78,6 +77,11 @@ const needTags = (ctx: RequestCtx) => {
 };
 
 export function serverResourcesRoutes(c: ComputeContext): Route[] {
+  /** The server's addresses with the floating IPs of its ports (the network service knows them). */
+  const addresses = async (row: InstanceRow) => {
+    const ports = fromJson<{ port_id: string }[]>(row.network_info, []).map((n) => n.port_id);
+    return addressesOf(row, c.network.floatingIps && ports.length ? await c.network.floatingIps(ports) : undefined);
+  };
   const t = serverTarget(c);
   // 2.21: the actions of a deleted server stay readable
   const withDeleted = async (ctx: RequestCtx) => {
@@ -154,9 +158,9 @@ export function serverResourcesRoutes(c: ComputeContext): Route[] {
       if (Number(d.numDeletedRows) === 0) throw notFound(`Tag ${ctx.params.tag} could not be found.`);
     }),
     // ips
-    r('GET', '/ips', 'ips:index', async (ctx) => ({ addresses: strip(addressesOf(serverOf(ctx))) })),
+    r('GET', '/ips', 'ips:index', async (ctx) => ({ addresses: strip(await addresses(serverOf(ctx))) })),
     r('GET', '/ips/:network', 'ips:show', async (ctx) => {
-      const a = strip(addressesOf(serverOf(ctx)));
+      const a = strip(await addresses(serverOf(ctx)));
       if (!(ctx.params.network in a)) throw notFound('Instance is not a member of specified network');
       return { [ctx.params.network]: a[ctx.params.network] };
     }),
@@ -181,11 +185,6 @@ export function serverResourcesRoutes(c: ComputeContext): Route[] {
       }
       return { instanceAction: view };
     }),
-    r('GET', '/os-interface', 'os-attach-interfaces:list', async (ctx) => ({
-      interfaceAttachments: (JSON.parse(serverOf(ctx).network_info) as { port_id: string; network_id: string; mac: string; ips: { address: string }[] }[]).map((n) => ({
-        port_state: 'ACTIVE', fixed_ips: n.ips.map((ip) => ({ subnet_id: n.network_id, ip_address: ip.address })), port_id: n.port_id, net_id: n.network_id, mac_addr: n.mac,
-      })),
-    })),
     r('GET', '/diagnostics', 'os-server-diagnostics', async (ctx) => {
       // What the database knows of the guest (flavor, interfaces, disks, state); the 2.48
       // form. Per-device counters are not collected yet, so their lists are empty.

@@ -229,7 +229,7 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
   }
   const uuidFilter = q1(ctx, 'uuid');
   if (uuidFilter && admin) rows = rows.filter((r) => r.uuid === uuidFilter);
-  const extras = await extrasOf(c, rows.map((r) => r.uuid));
+  const extras = await extrasOf(c, rows.map((r) => r.uuid), detail ? rows : []);
   for (const [param, all] of [['tags', true], ['tags-any', false], ['not-tags', true], ['not-tags-any', false]] as const) {
     const v = q1(ctx, param);
     if (!v) continue;
@@ -248,15 +248,15 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
     rows = rows.slice(i + 1);
   }
   if (limit !== undefined) rows = rows.slice(0, limit);
-  const servers = rows.map((r) => (detail ? serverView(ctx, r, { metadata: extras.metadata.get(r.uuid) ?? {}, tags: extras.tags.get(r.uuid) ?? [] }, admin) : serverSummary(ctx, r)));
+  const servers = rows.map((r) => (detail ? serverView(ctx, r, { metadata: extras.metadata.get(r.uuid) ?? {}, tags: extras.tags.get(r.uuid) ?? [], floating: extras.floating }, admin) : serverSummary(ctx, r)));
   return { servers, rows };
 }
 
 /** One server as GET /servers/{id} shows it, or as update/rebuild answer (`form`). */
 export async function showServer(c: ComputeContext, ctx: RequestCtx, row: InstanceRow, form: 'full' | 'update' | 'rebuild' = 'full') {
-  const extras = await extrasOf(c, [row.uuid]);
+  const extras = await extrasOf(c, [row.uuid], [row]);
   const groups = (await c.db.selectFrom('server_group_member').select('group_uuid').where('instance_uuid', '=', row.uuid).execute()).map((g) => g.group_uuid);
-  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [], groups }, callerOf(ctx).isAdmin, form) };
+  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [], groups, floating: extras.floating }, callerOf(ctx).isAdmin, form) };
 }
 
 /** Loads the server of the URL as the policy target (404 before 403, as Nova). */

@@ -63,13 +63,18 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
       a.push('-netdev', opts.join(','), '-device', `virtio-net-pci,netdev=${id},mac=${v.mac}`);
     } else {
       if (!v.tapName) throw new Error(`vif ${v.portId}: a tap vif needs tapName`);
-      a.push('-netdev', `tap,id=${id},ifname=${v.tapName},script=no,downscript=no`,
-        '-device', `virtio-net-pci,netdev=${id},mac=${v.mac}${v.mtu ? `,host_mtu=${v.mtu}` : ''}`);
+      // ids named after the port, so an interface detach finds the device and netdev of any port
+      const ids = nicIds(v.portId);
+      a.push('-netdev', `tap,id=${ids.netdev},ifname=${v.tapName},script=no,downscript=no`,
+        '-device', `virtio-net-pci,id=${ids.device},netdev=${ids.netdev},mac=${v.mac}${v.mtu ? `,host_mtu=${v.mtu}` : ''}`);
     }
   });
   if (o.incoming) a.push('-incoming', `exec:cat ${shellQuote(o.incoming)}`);
   else if (o.incomingDefer) a.push('-incoming', 'defer');
   return a;
 }
+
+/** QEMU ids of a port's tap interface (the same at boot and at hot-plug). */
+export const nicIds = (portId: string) => ({ netdev: `net-${portId}`, device: `nic-${portId}` });
 
 export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

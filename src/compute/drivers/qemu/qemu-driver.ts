@@ -1,8 +1,9 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { detectAccel } from '../../../core/host/accel.js';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type LocalImage, type MigrationSource, type PowerState } from '../driver.js';
+import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type LocalImage, type MigrationSource, type PowerState, type Vif } from '../driver.js';
 import { qemuArgs, shellQuote, type LaunchOptions } from './cmdline.js';
+import { attachNic, detachNic } from './hotplug.js';
 import { createOverlay, flattenToQcow2 } from './disk.js';
 import { hostResourcesOf, qemuVersion } from './host-resources.js';
 import { guestPaths, loadRuntime, loadSpec, saveRuntime, saveSpec, type GuestPaths, type Runtime } from './guest-dir.js';
@@ -482,6 +483,14 @@ export class QemuDriver implements ComputeDriver {
       if (f !== basename(p.disk) && f !== basename(p.console)) rmSync(join(p.dir, f), { recursive: true, force: true });
     }
     try { rmdirSync(p.dir); } catch { /* the destination has not taken the disk yet */ }
+  }
+
+  /** os-interface hot-plug (hotplug.ts). */
+  attachInterface(uuid: string, vif: Vif): Promise<void> {
+    return this.locked(uuid, () => attachNic(this.existing(uuid), vif, this.log));
+  }
+  detachInterface(uuid: string, portId: string): Promise<void> {
+    return this.locked(uuid, () => detachNic(this.paths(uuid), portId, this.log));
   }
 
   private running(uuid: string): GuestPaths {
