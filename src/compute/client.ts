@@ -3,7 +3,7 @@
  * API towards Neutron) and the nova-network rule checks and ordering the security group proxy
  * keeps. Services import each other only through their client.ts.
  */
-export type { NetworkApi, NetworkInfoItem, RequestedNetwork, InstanceRef, AttachRequest, InterfaceAttachment, ProxiedNetwork } from './network/network-api.js';
+export type { NetworkApi, NetworkInfoItem, NetworkRequest, RequestedNetwork, InstanceRef, AttachRequest, InterfaceAttachment, ProxiedNetwork, FloatingIpProxy, FloatingIpView } from './network/network-api.js';
 export type { Vif } from './drivers/driver.js';
 export type { SecurityGroup, SecurityGroupCaller, SecurityGroupRule, SecurityGroupStore } from './network/security-groups.js';
 export { buildRule, sortSecurityGroups } from './network/security-groups.js';

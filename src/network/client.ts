@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { fromJson, toJson } from '../core/db/database.js';
 import { badRequest, conflict, HttpError, notFound } from '../core/errors.js';
-import type { NetworkApi, NetworkInfoItem, RequestedNetwork, InstanceRef, AttachRequest, Vif } from '../compute/client.js';
+import type { NetworkApi, NetworkInfoItem, NetworkRequest, RequestedNetwork, InstanceRef, AttachRequest, Vif } from '../compute/client.js';
 import type { NetworkDB, NetworkRow, PortRow } from './db/schema.js';
 import type { NetworkAgent } from './agent/network-agent.js';
 import { tapName } from './drivers/driver.js';
@@ -18,7 +18,9 @@ import { ensureDefaultSecurityGroup } from './service/security-groups.js';
 import { parseCidr, parseIp, cidrContains } from './service/ip-math.js';
 import { computeSecurityGroups } from './compute-security-groups.js';
 import { computeProxy } from './compute-proxy.js';
+import { computeFloatingIps } from './compute-floating-ips.js';
 import { NeutronError } from './service/errors.js';
+import { autoAllocate, checkAutoAllocation } from './service/auto-allocate.js';
 
 /** binding:profile mark of the ports compute made itself (deleted with the server; ports the user gave are only unbound). */
 const CREATED = 'nubo_created_by_compute';
@@ -40,10 +42,20 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
     return pick[0];
   };
 
-  const check = async (projectId: string, requested: 'auto' | 'none' | RequestedNetwork[]) => {
-    if (requested === 'auto') {
-      // Nova: with no network the project may use, the server boots without one (only several are an error)
+  const check = async (projectId: string, requested: NetworkRequest) => {
+    if (requested === 'default') {
+      // Nova before 2.37: with no network the project may use, the server boots without one (only several are an error)
       await autoNetwork(projectId);
+      return;
+    }
+    if (requested === 'auto') {
+      // 2.37 'auto': without a usable network, one is made (Neutron's auto-allocated topology), if it can be
+      if (await autoNetwork(projectId)) return;
+      try {
+        await checkAutoAllocation(c);
+      } catch {
+        throw badRequest(`Unable to automatically allocate a network for project ${projectId}`);
+      }
       return;
     }
     if (requested === 'none') return;
@@ -152,15 +164,19 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
 
   return {
     securityGroups: computeSecurityGroups(c),
+    floatingIpProxy: computeFloatingIps(c),
     ...computeProxy(c),
     validate: check,
 
     async allocate(instance: InstanceRef, requested, securityGroups) {
       await check(instance.projectId, requested);
       if (requested === 'none') return { info: [], vifs: [] };
-      const auto = requested === 'auto' ? await autoNetwork(instance.projectId) : undefined;
-      if (requested === 'auto' && !auto) return { info: [], vifs: [] };
-      const wanted: RequestedNetwork[] = requested === 'auto' ? [{ uuid: auto!.id }] : requested;
+      let wanted: RequestedNetwork[];
+      if (requested === 'auto' || requested === 'default') {
+        const net = (await autoNetwork(instance.projectId))?.id ?? (requested === 'auto' ? await autoAllocate(c, instance.projectId) : undefined);
+        if (!net) return { info: [], vifs: [] };
+        wanted = [{ uuid: net }];
+      } else wanted = requested;
       const b = bindingOf(instance.host);
       const ports = await db.transaction().execute(async (trx) => {
         const out: PortRow[] = [];

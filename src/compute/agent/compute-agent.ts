@@ -141,7 +141,11 @@ export class ComputeAgent {
           );
           await this.set(row.uuid, { task_state: TASK.SPAWNING, network_info: toJson(nets.info) });
           const fresh = (await this.row(row.uuid))!;
-          if (fresh.task_state === TASK.DELETING || fresh.deleted) return;
+          if (fresh.task_state === TASK.DELETING || fresh.deleted) {
+            // deleted while its ports were made: the terminate may already have freed "nothing"
+            await this.c.network.deallocate(row.uuid);
+            return;
+          }
           const info = await d.spawn(await this.spec(fresh));
           const now = nowIso();
           await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, launched_at: now, ...this.guestValues(info, fresh) });

@@ -4,7 +4,7 @@ import { SLIRP_NET } from '../drivers/qemu/metadata-forward.js';
 import type { Kysely } from 'kysely';
 import type { DbKind } from '../../core/db/database.js';
 import type { ComputeDB } from '../db/schema.js';
-import type { NetworkApi, NetworkInfoItem, RequestedNetwork } from './network-api.js';
+import type { NetworkApi, NetworkInfoItem, NetworkRequest } from './network-api.js';
 import { dbSecurityGroups } from './security-groups.js';
 
 /** The one network the built-in networking offers, with a stable id: QEMU's user-mode network as the qemu driver sets it up. */
@@ -24,7 +24,7 @@ export function builtinNetwork(db: Kysely<ComputeDB>, kind: DbKind): NetworkApi 
     const h = createHash('sha256').update(uuid).digest();
     return `fa:16:3e:${h[0].toString(16).padStart(2, '0')}:${h[1].toString(16).padStart(2, '0')}:${h[2].toString(16).padStart(2, '0')}`;
   };
-  const check = (requested: 'auto' | 'none' | RequestedNetwork[]) => {
+  const check = (requested: NetworkRequest) => {
     if (!Array.isArray(requested)) return;
     for (const r of requested) {
       if (r.port) throw badRequest(`Port ${r.port} could not be found.`);

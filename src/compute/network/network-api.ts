@@ -17,6 +17,13 @@ export interface NetworkInfoItem {
   tag?: string;
 }
 
+/**
+ * What a create asked for: 'auto' (2.37: the project's network, else one made for it — Neutron's
+ * auto-allocated topology), 'default' (no `networks` before 2.37: the project's one network, or
+ * none), 'none', or explicit networks/ports.
+ */
+export type NetworkRequest = 'auto' | 'default' | 'none' | RequestedNetwork[];
+
 export interface InstanceRef { uuid: string; projectId: string; userId: string; host: string; hostname: string }
 
 /**
@@ -26,10 +33,10 @@ export interface InstanceRef { uuid: string; projectId: string; userId: string; 
  * service's client implements this.
  */
 export interface NetworkApi {
-  /** 'auto' | 'none' | explicit list. Throws HttpError 400 for unknown networks/ports/addresses. */
-  validate(projectId: string, requested: 'auto' | 'none' | RequestedNetwork[]): Promise<void>;
+  /** Throws HttpError 400 for unknown networks/ports/addresses. */
+  validate(projectId: string, requested: NetworkRequest): Promise<void>;
   /** Creates (or binds) the ports of an instance on its host; returns the interfaces for the driver. */
-  allocate(instance: InstanceRef, requested: 'auto' | 'none' | RequestedNetwork[], securityGroups: string[]): Promise<{ info: NetworkInfoItem[]; vifs: Vif[] }>;
+  allocate(instance: InstanceRef, requested: NetworkRequest, securityGroups: string[]): Promise<{ info: NetworkInfoItem[]; vifs: Vif[] }>;
   /** Frees everything allocate made for the instance; idempotent. */
   deallocate(instanceUuid: string): Promise<void>;
   /** Names of the security groups a project may use (validation of the create request). */
@@ -51,6 +58,24 @@ export interface NetworkApi {
   floatingIps?(portIds: string[]): Promise<Map<string, { address: string; version: 4 | 6 }[]>>;
   /** Networks the caller may see (Nova's os-networks / os-tenant-networks proxies). */
   networks?(caller: SecurityGroupCaller): Promise<ProxiedNetwork[]>;
+  /** os-floating-ips, os-floating-ip-pools and add/removeFloatingIp proxied to the network service. */
+  floatingIpProxy?: FloatingIpProxy;
+}
+
+/** A floating IP as Nova's os-floating-ips shows it. */
+export interface FloatingIpView { id: string; ip: string; pool: string; fixed_ip: string | null; instance_id: string | null }
+
+/** Errors are HttpErrors as Nova answers them (404 unknown pool/IP, 400 refused association, 409 not on this server). */
+export interface FloatingIpProxy {
+  list(caller: SecurityGroupCaller): Promise<FloatingIpView[]>;
+  get(caller: SecurityGroupCaller, id: string): Promise<FloatingIpView>;
+  /** From the pool (an external network's name or id), or the default external network. */
+  allocate(caller: SecurityGroupCaller, pool?: string): Promise<FloatingIpView>;
+  release(caller: SecurityGroupCaller, id: string): Promise<void>;
+  /** Names of the external networks. */
+  pools(): Promise<string[]>;
+  associate(projectId: string, instanceUuid: string, address: string, fixedAddress: string): Promise<void>;
+  disassociate(projectId: string, instanceUuid: string, address: string): Promise<void>;
 }
 
 /** os-interface POST: a network (optionally with one fixed IP), a port, or neither (auto). */

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict, HttpError, notFound } from '../../core/errors.js';
 import { nowIso } from '../../core/ids.js';
 import type { InstanceRow } from '../db/schema.js';
-import type { RequestedNetwork } from '../network/network-api.js';
+import type { NetworkRequest } from '../network/network-api.js';
 import { fromJson, lockKey, toJson, type Caller, type ComputeContext } from './context.js';
 import { bookFlavor, findFlavor, type BookedFlavor } from './flavors.js';
 import { recordAction } from './instance-actions.js';
@@ -16,7 +16,7 @@ export interface CreateRequest {
   name: string;
   imageRef: string;
   flavorRef: string;
-  networks: 'auto' | 'none' | RequestedNetwork[];
+  networks: NetworkRequest;
   keyName?: string;
   userData?: string;
   metadata: Record<string, string>;

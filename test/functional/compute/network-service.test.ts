@@ -139,6 +139,46 @@ describe('compute with the network service (Nova with Neutron)', () => {
     assert.deepEqual(ips['net-a'][1], { version: 4, addr });
   });
 
+  it('os-floating-ips, os-floating-ip-pools and add/removeFloatingIp proxy Neutron floating IPs', async () => {
+    const s = await k.boot(k.a.member, { networks: [{ uuid: netId }] });
+    const t = await k.boot(k.a.member, { networks: [{ uuid: netId }] });
+    const pools = await k.nova('GET', '/v2.1/os-floating-ip-pools', { token: k.a.member });
+    assert.ok(pools.body.floating_ip_pools.some((p: any) => p.name === 'ext'), JSON.stringify(pools.body));
+    assert.equal((await k.nova('POST', '/v2.1/os-floating-ips', { token: k.a.member, body: { pool: 'no-such-pool' } })).status, 404);
+    const made = await k.nova('POST', '/v2.1/os-floating-ips', { token: k.a.member, body: { pool: 'ext' } });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const fip = made.body.floating_ip;
+    assert.deepEqual({ ...fip, id: 'x', ip: 'y' }, { id: 'x', ip: 'y', pool: 'ext', fixed_ip: null, instance_id: null });
+    const act = (server: string, body: unknown) => k.nova('POST', `/v2.1/servers/${server}/action`, { token: k.a.member, body });
+    assert.equal((await act(s.id, { addFloatingIp: { address: fip.ip } })).status, 202);
+    const shown = (await k.nova('GET', `/v2.1/os-floating-ips/${fip.id}`, { token: k.a.member })).body.floating_ip;
+    assert.equal(shown.instance_id, s.id);
+    assert.equal(shown.fixed_ip, s.addresses['net-a'][0].addr);
+    // a second floating IP on the same port: Neutron refuses, Nova says 400
+    const other = (await k.nova('POST', '/v2.1/os-floating-ips', { token: k.a.member, body: { pool: 'ext' } })).body.floating_ip;
+    assert.equal((await act(s.id, { addFloatingIp: { address: other.ip } })).status, 400);
+    // re-association moves it
+    assert.equal((await act(t.id, { addFloatingIp: { address: fip.ip } })).status, 202);
+    assert.equal((await act(s.id, { removeFloatingIp: { address: fip.ip } })).status, 409);
+    assert.equal((await act(t.id, { removeFloatingIp: { address: fip.ip } })).status, 202);
+    assert.equal((await act(t.id, { addFloatingIp: { address: '0.0.0.77' } })).status, 404);
+    assert.equal((await k.nova('GET', '/v2.1/os-floating-ips', { token: k.a.member, version: '2.36' })).status, 404);
+    const list = (await k.nova('GET', '/v2.1/os-floating-ips', { token: k.a.member })).body.floating_ips;
+    assert.ok([fip.id, other.id].every((id) => list.some((f: any) => f.id === id)));
+    assert.equal((await k.nova('DELETE', `/v2.1/os-floating-ips/${fip.id}`, { token: k.a.member })).status, 202);
+    assert.equal((await k.nova('DELETE', `/v2.1/os-floating-ips/${other.id}`, { token: k.a.member })).status, 202);
+    assert.equal((await k.nova('GET', `/v2.1/os-floating-ips/${fip.id}`, { token: k.a.member })).status, 404);
+  });
+
+  it("networks 'auto' (2.37) makes the project a network when it has none", async () => {
+    const def = await neutron('PUT', `/v2.0/networks/${extId}`, k.admin, { network: { is_default: true } });
+    assert.equal(def.status, 200, JSON.stringify(def.body));
+    const r = await k.nova('POST', '/v2.1/servers', { token: k.b.member, version: '2.37', body: { server: { name: 'auto', imageRef: k.imageId, flavorRef: '1', networks: 'auto' } } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const s = await k.waitFor(k.b.member, r.body.server.id, 'ACTIVE');
+    assert.deepEqual(Object.keys(s.addresses), ['auto_allocated_network']);
+  });
+
   it('os-networks and os-tenant-networks list the Neutron networks the project sees', async () => {
     const t = await k.nova('GET', '/v2.1/os-tenant-networks', { token: k.a.member });
     assert.equal(t.status, 200);

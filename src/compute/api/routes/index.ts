@@ -5,6 +5,7 @@ import { adminPolicy, adminRoutes } from './admin.js';
 import { flavorsPolicy, flavorsRoutes } from './flavors.js';
 import { imagesPolicy, imagesRoutes } from './images.js';
 import { interfacesPolicy, interfacesRoutes } from './interfaces.js';
+import { floatingIpsPolicy, floatingIpsRoutes } from './floating-ips.js';
 import { keypairsPolicy, keypairsRoutes } from './keypairs.js';
 import { legacyPolicy, legacyRoutes } from './legacy.js';
 import { novaNetworkPolicy, novaNetworkRoutes } from './nova-network.js';
@@ -24,12 +25,12 @@ import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
 export const computePolicyDefaults: Record<string, string> = {
   ...consolesPolicy,
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
-  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy, ...interfacesPolicy,
+  ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy, ...interfacesPolicy, ...floatingIpsPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...consolesRoutes(c), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
-    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c), ...interfacesRoutes(c),
+    ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c), ...interfacesRoutes(c), ...floatingIpsRoutes(c),
   ];
 }

@@ -6,6 +6,7 @@ import type { InstanceRow } from '../../db/schema.js';
 import { callAgent, castAgent, castConductor } from '../../rpc/topics.js';
 import { recordMigration } from '../../service/live-migration.js';
 import { getVncConsoleAction } from './consoles.js';
+import { addFloatingIp, removeFloatingIp } from './floating-ips.js';
 import { createSnapshotImage } from '../../service/snapshots.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
@@ -41,6 +42,8 @@ const ACTION_RULES: Record<string, [string, string]> = {
   'os-resetState': [`${P}os-admin-actions:reset_state`, 'rule:admin_api'],
   addSecurityGroup: [`${P}os-security-groups:add`, 'rule:project_member_or_admin'],
   removeSecurityGroup: [`${P}os-security-groups:remove`, 'rule:project_member_or_admin'],
+  addFloatingIp: [`${P}os-floating-ips:add`, 'rule:project_member_or_admin'],
+  removeFloatingIp: [`${P}os-floating-ips:remove`, 'rule:project_member_or_admin'],
   shelve: [`${P}os-shelve:shelve`, 'rule:project_member_or_admin'],
   shelveOffload: [`${P}os-shelve:shelve_offload`, 'rule:admin_api'],
   unshelve: [`${P}os-shelve:unshelve`, 'rule:project_member_or_admin'],
@@ -292,6 +295,8 @@ const ACTIONS: Record<string, Handler> = {
     else if (!groups.includes(name)) throw badRequest(`Security group ${name} not associated with the instance ${row.uuid}`);
     await c.db.updateTable('instance').set({ security_groups: toJson(groups.filter((g) => g !== name)), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
   },
+  addFloatingIp,
+  removeFloatingIp,
   async shelve(c, ctx, row) {
     await beginTask(c, callerOf(ctx), row, 'shelve', TASK.SHELVING, { vm: [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED] });
     await cast(c, ctx, row, 'shelve_instance');

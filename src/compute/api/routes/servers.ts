@@ -3,7 +3,7 @@ import { badRequest } from '../../../core/errors.js';
 import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { InstanceRow } from '../../db/schema.js';
-import type { RequestedNetwork } from '../../network/network-api.js';
+import type { NetworkRequest, RequestedNetwork } from '../../network/network-api.js';
 import { castAgent } from '../../rpc/topics.js';
 import type { ComputeContext } from '../../service/context.js';
 import { fromJson } from '../../service/context.js';
@@ -55,10 +55,10 @@ const refId = (v: unknown, field: string): string => {
   return s.includes('/') ? s.replace(/\/+$/, '').split('/').pop()! : s;
 };
 
-function parseNetworks(ctx: RequestCtx, v: unknown): 'auto' | 'none' | RequestedNetwork[] {
+function parseNetworks(ctx: RequestCtx, v: unknown): NetworkRequest {
   if (v === undefined) {
     if (at(ctx, '2.37')) throw invalid('networks', v, "'networks' is a required property");
-    return 'auto';
+    return 'default';
   }
   if (v === 'auto' || v === 'none') {
     if (!at(ctx, '2.37')) throw invalid('networks', v, `'${v}' is not of type 'array'`);
@@ -349,6 +349,8 @@ export async function deleteServer(c: ComputeContext, ctx: RequestCtx, row: Inst
   await recordAction(c, { instanceUuid: row.uuid, action, requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
   const now = nowIso();
   if (!row.host) {
+    // Nova's local delete: a shelved-offloaded server still has its ports
+    await c.network.deallocate(row.uuid);
     await c.placement.release(row.uuid);
     await c.db.updateTable('instance').set({ vm_state: VM.DELETED, task_state: null, deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('uuid', '=', row.uuid).execute();
     return;
