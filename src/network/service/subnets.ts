@@ -36,9 +36,15 @@ export async function getSubnet(c: NetworkContext, caller: Caller, id: string): 
   if (!s) throw notFoundOf('subnet', id);
   if (!caller.isAdmin && s.project_id !== caller.projectId) {
     const n = await c.db.selectFrom('network').selectAll().where('id', '=', s.network_id).executeTakeFirst();
-    if (!n || !(await canSeeNetwork(c.db, caller, n))) throw notFoundOf('subnet', id);
+    if (!n || !(await subnetsVisible(c, caller, n))) throw notFoundOf('subnet', id);
   }
   return s;
+}
+
+/** Neutron shows a network's subnets to those it is shared with, not to everyone who sees it as external. */
+async function subnetsVisible(c: NetworkContext, caller: Caller, n: NetworkRow): Promise<boolean> {
+  if (n.project_id === caller.projectId || n.shared) return true;
+  return canSeeNetwork(c.db, caller, { ...n, external: 0 });
 }
 
 export async function listSubnets(c: NetworkContext, caller: Caller): Promise<SubnetRow[]> {
@@ -46,7 +52,7 @@ export async function listSubnets(c: NetworkContext, caller: Caller): Promise<Su
   if (caller.isAdmin) return rows;
   const nets = await c.db.selectFrom('network').selectAll().execute();
   const visible = new Set<string>();
-  for (const n of nets) if (await canSeeNetwork(c.db, caller, n)) visible.add(n.id);
+  for (const n of nets) if (await subnetsVisible(c, caller, n)) visible.add(n.id);
   return rows.filter((s) => s.project_id === caller.projectId || visible.has(s.network_id));
 }
 
