@@ -147,15 +147,16 @@ export function parseDhcpOpts(raw: unknown, current: DhcpOpt[] = []): DhcpOpt[] 
 /** The project's default security group (created on first use). */
 const defaultSecurityGroup = (c: NetworkContext, trx: Kysely<NetworkDB>, projectId: string): Promise<string> => ensureDefaultSecurityGroup(c, trx, projectId);
 
-/** Security groups must exist and belong to the port's project (admins may use any). */
+/** Security groups must exist and belong to the port's project or be shared with it (RBAC); 404 otherwise, as in Neutron. */
 async function checkGroups(trx: Kysely<NetworkDB>, ids: string[], projectId: string): Promise<string[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
   const rows = await trx.selectFrom('security_group').select(['id', 'project_id']).where('id', 'in', unique).execute();
+  const shared = new Set((await trx.selectFrom('rbac_policy').select('object_id').where('object_type', '=', 'security_group')
+    .where('object_id', 'in', unique).where('target_tenant', 'in', [projectId, '*']).execute()).map((r) => r.object_id));
   for (const id of unique) {
     const r = rows.find((x) => x.id === id);
-    if (!r) throw notFoundOf('security_group', id);
-    void projectId;
+    if (!r || (r.project_id !== projectId && !shared.has(id))) throw notFoundOf('security_group', id);
   }
   return unique;
 }

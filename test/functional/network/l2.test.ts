@@ -185,6 +185,19 @@ describe('network: subnets, ports, IPAM, subnet pools', () => {
     void s;
   });
 
+  it("puts ports in the project's default security group and refuses another project's group", async () => {
+    const n = await network(b.member);
+    await subnet(b.member, { network_id: n.id, cidr: '10.30.0.0/24' });
+    const p = (await ok('POST', '/v2.0/ports', b.member, { port: { network_id: n.id } })).port;
+    const groups = (await ok('GET', '/v2.0/security-groups?name=default', b.member)).security_groups;
+    assert.deepEqual(p.security_groups, [groups.find((g: any) => g.project_id === b.id).id]);
+    const foreign = (await ok('POST', '/v2.0/security-groups', a.member, { security_group: { name: 'a-only' } })).security_group;
+    const r = await api('POST', '/v2.0/ports', b.member, { port: { network_id: n.id, security_groups: [foreign.id] } });
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    const none = (await ok('POST', '/v2.0/ports', b.member, { port: { network_id: n.id, security_groups: [] } })).port;
+    assert.deepEqual(none.security_groups, []);
+  });
+
   it('bulk creates ports and subnets', async () => {
     const n1 = await network(a.member);
     const n2 = await network(a.member);
