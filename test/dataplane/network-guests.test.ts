@@ -161,6 +161,21 @@ describe('network service with the Linux dataplane and real guests (dataplane)',
     assert.ok(out.includes(ip.A), out);
   });
 
+  it('os-interface hot-plugs a port into the running guest (QMP) and unplugs it', async () => {
+    const r = await nova('POST', `/v2.1/servers/${ids.A}/os-interface`, { interfaceAttachment: { net_id: ids.n2 } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const { mac_addr: mac, port_id: port } = r.body.interfaceAttachment;
+    const seesMac = async () => (await inA('cat /sys/class/net/*/address')).includes(mac);
+    for (const deadline = Date.now() + 20_000; !(await seesMac());) {
+      if (Date.now() > deadline) assert.fail(`guest A does not see the hot-plugged NIC ${mac}`);
+      await sleep(500);
+    }
+    const d = await nova('DELETE', `/v2.1/servers/${ids.A}/os-interface/${port}`);
+    assert.equal(d.status, 202, JSON.stringify(d.body));
+    assert.ok(!(await seesMac()), 'the NIC left the guest');
+    assert.equal((await tc.request('GET', `/v2.0/ports/${port}`, { token, service: 'network' })).status, 404);
+  });
+
   it('two guests on one network reach each other', async () => {
     assert.ok(await pingFromA(ip.B), `A (${ip.A}) cannot ping B (${ip.B})`);
   });
