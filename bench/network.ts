@@ -82,6 +82,10 @@ try {
   }
   results.topology_setup = { n: SETUPS, api_median_ms: ms(pct(apiT, 50)), wired_median_ms: ms(pct(wired, 50)), wired_p99_ms: ms(pct(wired, 99)) };
   console.log(`network+subnet+router(gateway)+interface (${SETUPS}): API median ${ms(pct(apiT, 50))} ms; with the dataplane applied (${driver}) median ${ms(pct(wired, 50))} ms, p99 ${ms(pct(wired, 99))} ms`);
+  // 4. one apply with nothing changed, over everything built above (the periodic resync's cost)
+  const [noop] = await timed(() => m.agent()!.syncNow());
+  results.resync_unchanged_ms = ms(noop);
+  console.log(`dataplane re-apply with nothing changed (${SETUPS + 2} networks, ${SETUPS + 1} routers, ${driver}): ${ms(noop)} ms`);
   if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2));
 } finally {
   const m = tc.cloud.modules.find((x) => x.name === 'network') as NetworkServiceModule | undefined;

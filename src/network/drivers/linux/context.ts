@@ -48,4 +48,22 @@ export interface Ctx {
   errors: string[];
   /** Per router: floating address → what it last pointed to (to cut flows of changed mappings). */
   nat: Map<string, Map<string, string>>;
+  /** What this driver last built per DHCP server / router (see `unchanged`). */
+  built: Map<string, { sig: string; at: number }>;
 }
+
+/**
+ * Each DHCP server and router takes a dozen commands to check; one whose desired state has
+ * not changed since this driver built it, whose namespace and host-side legs still exist, is
+ * skipped — except every few minutes, when everything is checked again (drift repair). A new
+ * driver (an agent restart) checks everything.
+ */
+const RECHECK_MS = 5 * 60_000;
+export function unchanged(c: Ctx, id: string, sig: string, ns: string, hostLegs: string[], hostLinks: Map<string, unknown>, namespaces: Set<string>): boolean {
+  const b = c.built.get(id);
+  return !!b && b.sig === sig && Date.now() - b.at < RECHECK_MS && namespaces.has(ns) && hostLegs.every((l) => hostLinks.has(l));
+}
+export const remember = (c: Ctx, id: string, sig: string) => {
+  const prev = c.built.get(id);
+  c.built.set(id, { sig, at: prev?.sig === sig ? prev.at : Date.now() });
+};

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DhcpServer, DhcpSubnet, HostDataplane } from '../driver.js';
-import type { Ctx } from './context.js';
-import { ensureNamespace, ensureVethLeg, isAddr, isCidr, isMac, killPidFile, links, livePid, netmask4, networkOf, startDaemon, syncAddresses, ip, tryIp, type Link } from './exec.js';
+import { remember, unchanged, type Ctx } from './context.js';
+import { listNamespaces, ensureNamespace, ensureVethLeg, isAddr, isCidr, isMac, killPidFile, links, livePid, netmask4, networkOf, startDaemon, syncAddresses, ip, tryIp, type Link } from './exec.js';
 import { ensureMetadataProxy, removeMetadataProxy } from './metadata.js';
 
 /**
@@ -79,12 +79,21 @@ export async function syncDhcp(c: Ctx, d: HostDataplane, hostLinks: Map<string, 
   const keepNs = new Set<string>();
   const keepDirs = new Set<string>();
   const mtu = new Map(d.networks.map((n) => [n.id, n.mtu]));
+  const namespaces = new Set(listNamespaces());
   for (const srv of d.dhcp) {
     if (!mtu.has(srv.networkId)) { c.log.warn({ network: srv.networkId }, 'DHCP for a network this host does not carry: skipped'); continue; }
     const ns = c.n.dhcpNs(srv.networkId);
     const outer = c.n.outer(srv.port.id);
     const leg = c.n.dhcpLeg(srv.port.id);
     keepNs.add(ns); keepHost.add(outer);
+    const sig = JSON.stringify(srv);
+    // dnsmasq must also still run (a crashed one is restarted by the full check)
+    if (unchanged(c, `dhcp:${srv.networkId}`, sig, ns, [outer], hostLinks, namespaces) && dnsmasqRunning(c, srv.networkId)) {
+      keepDirs.add(c.n.dhcpDir(srv.networkId));
+      if (srv.metadata) keepDirs.add(c.n.mdDir('net', srv.networkId));
+      continue;
+    }
+    c.built.delete(`dhcp:${srv.networkId}`);
     try {
       await ensureNamespace(ns);
       const nsLinks = await links(ns);
@@ -105,6 +114,7 @@ export async function syncDhcp(c: Ctx, d: HostDataplane, hostLinks: Map<string, 
         await ensureMetadataProxy(c, 'net', srv.networkId, ns);
         keepDirs.add(c.n.mdDir('net', srv.networkId));
       }
+      remember(c, `dhcp:${srv.networkId}`, sig);
     } catch (e) {
       // One broken network must not stop the others; the next apply retries.
       c.log.error({ err: String(e), network: srv.networkId }, 'DHCP setup failed');
@@ -114,6 +124,12 @@ export async function syncDhcp(c: Ctx, d: HostDataplane, hostLinks: Map<string, 
     }
   }
   return { keepHost, keepNs, keepDirs };
+}
+
+/** Whether the network's dnsmasq (by its pid file) still runs. */
+function dnsmasqRunning(c: Ctx, networkId: string): boolean {
+  const pidFile = join(c.n.dhcpDir(networkId), 'pid');
+  return !!livePid(pidFile, `--pid-file=${pidFile}`);
 }
 
 async function ensureDnsmasq(c: Ctx, srv: DhcpServer): Promise<void> {

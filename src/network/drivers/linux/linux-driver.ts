@@ -24,7 +24,7 @@ export class LinuxDataplaneDriver implements DataplaneDriver {
 
   constructor(o: LinuxDriverOptions) {
     if (!/^[A-Za-z0-9_.-]+$/.test(o.prefix) || !/^[A-Za-z0-9_.-]+$/.test(o.hostNamespace)) throw new Error('prefix and hostNamespace must be plain names');
-    this.c = { o, n: new Names(o), log: o.logger, hostNs: o.hostNamespace, errors: [], nat: new Map() };
+    this.c = { o, n: new Names(o), log: o.logger, hostNs: o.hostNamespace, errors: [], nat: new Map(), built: new Map() };
     this.tapNamespace = o.hostNamespace;
   }
 

@@ -1,6 +1,6 @@
 import type { HostDataplane, Router } from '../driver.js';
-import type { Ctx } from './context.js';
-import { addresses, ensureNamespace, ensureVethLeg, inNs, ip, isAddr, isCidr, isMac, links, networkOf, syncAddresses, trySh, tryIp, type Link } from './exec.js';
+import { remember, unchanged, type Ctx } from './context.js';
+import { addresses, listNamespaces, ensureNamespace, ensureVethLeg, inNs, ip, isAddr, isCidr, isMac, links, networkOf, syncAddresses, trySh, tryIp, type Link } from './exec.js';
 import { ensureMetadataProxy, METADATA_PORT_ROUTER } from './metadata.js';
 
 /**
@@ -78,10 +78,18 @@ export async function syncRouters(c: Ctx, d: HostDataplane, hostLinks: Map<strin
   const keepNs = new Set<string>();
   const keepDirs = new Set<string>();
   const mtu = new Map(d.networks.map((n) => [n.id, n.mtu]));
+  const namespaces = new Set(listNamespaces());
   for (const r of d.routers) {
     const ns = c.n.routerNs(r.id);
     keepNs.add(ns);
     if (r.metadata) keepDirs.add(c.n.mdDir('router', r.id));
+    const outers = [...r.interfaces.map((i) => c.n.outer(i.portId)), ...(r.gateway ? [c.n.outer(r.gateway.portId)] : [])];
+    const sig = JSON.stringify([r, [...r.interfaces.map((i) => i.networkId), r.gateway?.networkId].map((n) => (n ? mtu.get(n) : null))]);
+    if (unchanged(c, `router:${r.id}`, sig, ns, outers, hostLinks, namespaces)) {
+      for (const o of outers) keepHost.add(o);
+      continue;
+    }
+    c.built.delete(`router:${r.id}`);
     try {
       await ensureNamespace(ns);
       await inNs(ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -123,6 +131,7 @@ export async function syncRouters(c: Ctx, d: HostDataplane, hostLinks: Map<strin
       await syncRoutes(ns, 6, routes6);
       await inNs(ns, 'nft', ['-f', '-'], natRules(c, r));
       if (r.metadata) await ensureMetadataProxy(c, 'router', r.id, ns);
+      remember(c, `router:${r.id}`, sig);
     } catch (e) {
       c.log.error({ err: String(e), router: r.id }, 'router setup failed');
       c.errors.push(`router ${r.id}: ${String(e)}`);
