@@ -5,8 +5,8 @@
  * `compute.fakeHosts` hosts in this process.
  *
  * LIMITATIONS (this build)
- * - Networking is built in (QEMU user-mode, one interface per server) until the network service
- *   exists; security groups are names only ('default').
+ * - Without the network service in the process, networking is built in (QEMU user-mode, one
+ *   interface per server) and security groups are names only ('default').
  * - No volumes (block storage is not built yet); boot from image only.
  * - Resize is same-host only; cold and live migration between hosts are not implemented yet.
  * - Shelve keeps the disk on its host; no soft delete (restore answers 409).
