@@ -12,6 +12,7 @@
  * - Shelve keeps the disk on its host; no soft delete (restore answers 409).
  */
 import { join } from 'node:path';
+import { localHostNames } from '../core/config.js';
 import type { FastifyInstance } from 'fastify';
 import { migrateToLatest, openServiceDatabase } from '../core/db/database.js';
 import { novaErrorFormat } from '../core/errors.js';
@@ -83,8 +84,8 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
         conductor = await startConductor(c, cfg.compute.host);
         const kind = resolveDriver(cfg.compute);
         if (kind === 'fake') logger.warn({ hosts: cfg.compute.fakeHosts }, 'compute uses the FAKE driver: servers are simulated, nothing runs');
-        const count = Math.max(1, kind === 'fake' ? cfg.compute.fakeHosts : cfg.compute.localHosts);
-        const hosts = Array.from({ length: count }, (_, i) => (i === 0 ? cfg.compute.host : `${cfg.compute.host}-${i + 1}`));
+        const count = kind === 'fake' ? cfg.compute.fakeHosts : cfg.compute.localHosts;
+        const hosts = localHostNames(cfg.compute.host, count);
         // Guests' metadata requests come back to this listener (see api/routes/metadata.ts).
         const port = listener ? (listener.server.address() as AddressInfo).port : cfg.ports.compute;
         const apiHost = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;

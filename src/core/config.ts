@@ -135,6 +135,10 @@ export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'c
   configFile?: string;
 };
 
+/** The names of the compute hosts one process runs: `host`, `host-2`, `host-3`, ... */
+export const localHostNames = (host: string, count: number): string[] =>
+  Array.from({ length: Math.max(1, count) }, (_, i) => (i === 0 ? host : `${host}-${i + 1}`));
+
 export function defaultConfig(): NuboConfig {
   return {
     dataDir: resolve('.nubo'),

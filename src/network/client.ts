@@ -80,12 +80,16 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
     }
   };
 
+  /** A project's security group by id or name (Nova names them either way). */
+  const findGroup = (d: Kysely<NetworkDB>, projectId: string, nameOrId: string) =>
+    d.selectFrom('security_group').select('id').where('project_id', '=', projectId)
+      .where((eb) => eb.or([eb('id', '=', nameOrId), eb('name', '=', nameOrId)])).executeTakeFirst();
+
   const groupIds = async (trx: Kysely<NetworkDB>, projectId: string, names: string[]): Promise<string[]> => {
     const out: string[] = [];
     for (const name of names.length ? names : ['default']) {
       if (name === 'default') { out.push(await ensureDefaultSecurityGroup(c, trx, projectId)); continue; }
-      const g = await trx.selectFrom('security_group').select('id').where('project_id', '=', projectId)
-        .where((eb) => eb.or([eb('id', '=', name), eb('name', '=', name)])).executeTakeFirst();
+      const g = await findGroup(trx, projectId, name);
       if (!g) throw badRequest(`Security group ${name} not found for project ${projectId}.`);
       out.push(g.id);
     }
@@ -236,9 +240,7 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
 
     async securityGroupExists(projectId, nameOrId) {
       if (nameOrId === 'default') return true;
-      const g = await db.selectFrom('security_group').select('id').where('project_id', '=', projectId)
-        .where((eb) => eb.or([eb('id', '=', nameOrId), eb('name', '=', nameOrId)])).executeTakeFirst();
-      return !!g;
+      return !!(await findGroup(db, projectId, nameOrId));
     },
   };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { metadataSignerFor } from '../core/auth/metadata-signer.js';
-import type { NuboConfig } from '../core/config.js';
+import { localHostNames, type NuboConfig } from '../core/config.js';
 import { migrateToLatest, openServiceDatabase } from '../core/db/database.js';
 import { neutronErrorFormat } from '../core/errors.js';
 import { registerRoutes } from '../core/http/routes.js';
@@ -36,8 +36,7 @@ export interface NetworkServiceModule extends ServiceModule {
 
 /** The compute hosts this process runs (compute names them host, host-2, ...): the agent serves them all. */
 function localHosts(cfg: NuboConfig): string[] {
-  const n = Math.max(1, cfg.compute.fakeHosts, cfg.compute.localHosts);
-  return Array.from({ length: n }, (_, i) => (i === 0 ? cfg.compute.host : `${cfg.compute.host}-${i + 1}`));
+  return localHostNames(cfg.compute.host, Math.max(cfg.compute.fakeHosts, cfg.compute.localHosts));
 }
 
 /** 'auto' means the real dataplane when this machine can run it. */

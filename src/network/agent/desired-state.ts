@@ -10,6 +10,8 @@ import type { DhcpServer, HostDataplane, IpOnSubnet, L2Network, Router, VmPort }
 import { tapName } from '../drivers/driver.js';
 import { rulesForPorts } from '../service/firewall-rules.js';
 import { cidrContains, parseCidr, parseIp } from '../service/ip-math.js';
+import { GW_OWNER, IF_OWNERS } from '../service/routers.js';
+import { DHCP_OWNER } from '../service/subnets.js';
 
 /** The agent types each host registers; DHCP and L3 only on the network node. */
 export const AGENT_TYPES = {
@@ -19,9 +21,6 @@ export const AGENT_TYPES = {
   metadata: { type: 'Metadata agent', binary: 'nubo-metadata-agent', topic: 'N/A' },
 } as const;
 
-const DHCP_OWNER = 'network:dhcp';
-const GW_OWNER = 'network:router_gateway';
-const IF_OWNERS = ['network:router_interface', 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
 const isInstancePort = (p: PortRow) => p.device_owner.startsWith('compute:');
 
 const prefixOf = (cidr: string) => Number(cidr.split('/')[1]);

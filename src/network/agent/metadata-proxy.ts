@@ -10,8 +10,8 @@ import type { Kysely } from 'kysely';
 import type { MetadataSigner } from '../../core/auth/metadata-signer.js';
 import type { Logger } from '../../core/logger.js';
 import type { NetworkDB } from '../db/schema.js';
+import { IF_OWNERS } from '../service/routers.js';
 
-const IF_OWNERS = ['network:router_interface', 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
 
 /** The instance behind a (network or router, source address) pair, or undefined. */
 export async function instanceFor(db: Kysely<NetworkDB>, ip: string, via: { networkId?: string; routerId?: string }): Promise<string | undefined> {

@@ -17,7 +17,8 @@ import { getSubnet } from './subnets.js';
 
 export const GW_OWNER = 'network:router_gateway';
 export const IF_OWNER = 'network:router_interface';
-const IF_OWNERS = [IF_OWNER, 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
+/** Every kind of router interface port Neutron knows (DVR and HA ones included). */
+export const IF_OWNERS = [IF_OWNER, 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
 const MAX_ROUTES = 30;
 
 export interface Route { destination: string; nexthop: string }
