@@ -11,7 +11,9 @@
 #                                 interop-network, api-network, interop-compute, api-compute
 #                                 on the fake compute and network drivers) + openstack CLI smoke
 #                                 (identity, image, object, placement, network, compute),
-#                                 checked against the bars below
+#                                 checked against the bars below; it runs in the background from
+#                                 right after the build, beside the node tiers (its output is
+#                                 printed after theirs)
 #
 # The last line printed is "N passed, N failed, N skipped" over all tests of all tiers.
 # Exit status is non-zero when any tier failed or any conformance bar was missed.
@@ -172,28 +174,6 @@ run_node_tier() {
         tier_result "$name" OK "$summary"
     fi
 }
-
-# ---- (b) unit + functional on SQLite (+ bus contract on RabbitMQ) -------------------
-header "unit+functional (sqlite)"
-if [ -n "${CI:-}" ]; then echo "CI is set: the RabbitMQ bus contract suite must run (not skip)"; fi
-# (the dataplane tests skip themselves here: the dataplane tier below runs them)
-run_node_tier "unit+functional (sqlite)" "$OUT/node-sqlite.log" "$LIMIT_NODE_SQLITE" -u NUBO_TEST_DATABASE NUBO_SKIP_DATAPLANE=1 -- dist/test/
-
-# ---- (c) functional on PostgreSQL -----------------------------------------------------
-header "functional (postgres)"
-echo "NUBO_TEST_DATABASE=$PG_URL"
-run_node_tier "functional (postgres)" "$OUT/node-postgres.log" "$LIMIT_NODE_POSTGRES" NUBO_TEST_DATABASE="$PG_URL" -- dist/test/functional
-
-# ---- dataplane: real QEMU guests (root) -------------------------------------------------
-header dataplane
-if [ "$(id -u)" -eq 0 ]; then
-    echo "NUBO_CACHE_DIR=${NUBO_CACHE_DIR:-/var/tmp/nubo-cache} (tiny guest build cache)"
-    NODE_TEST_TIMEOUT_MS=$DATAPLANE_TEST_TIMEOUT_MS \
-        run_node_tier dataplane "$OUT/node-dataplane.log" "$LIMIT_NODE_DATAPLANE" -u NUBO_SKIP_DATAPLANE -- dist/test/dataplane/
-else
-    echo "-- dataplane: skipped (not root: QEMU, taps and namespaces need root)"
-    TIER_REPORT+=("skip dataplane: skipped (not root)")
-fi
 
 # ---- (d) conformance ------------------------------------------------------------------
 # check_bar NAME PASSED FAILED MIN_PASSED MAX_FAILED -> prints misses, returns 1 on a miss
@@ -459,11 +439,73 @@ server_errors() {
     ' "$1" || true
 }
 
+# ---- run: conformance in the background beside the node tiers ---------------------------
+# The conformance runs are mostly waiting (Tempest's network client sleeps 10 s before each
+# subnet delete; clients wait on the cloud), so they run as a second lane from right after
+# the build while the node tiers run in the foreground. Their output is kept in a file and
+# printed when both lanes are done; their counts and tier lines come back through a file.
+LANE_PID=
 if [ "$QUICK" = 1 ]; then
     echo; echo "== conformance"; echo "-- conformance: skipped (--quick / NUBO_SKIP_CONFORMANCE=1)"
     TIER_REPORT+=("skip conformance: skipped (--quick)")
 else
-    conformance
+    echo; echo "== conformance: started in the background (output follows the other tiers; log: $OUT/conformance.out)"
+    (
+        TOTAL_PASSED=0; TOTAL_FAILED=0; TOTAL_SKIPPED=0; TIER_REPORT=(); FAILED_TIERS=()
+        trap stop_cloud EXIT
+        conformance
+        {
+            echo "$TOTAL_PASSED $TOTAL_FAILED $TOTAL_SKIPPED"
+            for line in "${TIER_REPORT[@]}"; do echo "R $line"; done
+            for t in "${FAILED_TIERS[@]}"; do echo "F $t"; done
+        } >"$OUT/conformance.state"
+    ) >"$OUT/conformance.out" 2>&1 &
+    LANE_PID=$!
+fi
+# the lane's harness runs in the foreground of its shell, which would see a signal only after
+# it: on an interrupt the whole process tree is stopped (the cloud gets SIGTERM too)
+kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill -TERM "$1" 2>/dev/null || true; }
+stop_lane() { [ -z "$LANE_PID" ] || kill_tree "$LANE_PID"; }
+trap stop_lane EXIT
+
+# ---- (b) unit + functional on SQLite (+ bus contract on RabbitMQ) -------------------
+header "unit+functional (sqlite)"
+if [ -n "${CI:-}" ]; then echo "CI is set: the RabbitMQ bus contract suite must run (not skip)"; fi
+# (the dataplane tests skip themselves here: the dataplane tier below runs them)
+run_node_tier "unit+functional (sqlite)" "$OUT/node-sqlite.log" "$LIMIT_NODE_SQLITE" -u NUBO_TEST_DATABASE NUBO_SKIP_DATAPLANE=1 -- dist/test/
+
+# ---- (c) functional on PostgreSQL -----------------------------------------------------
+header "functional (postgres)"
+echo "NUBO_TEST_DATABASE=$PG_URL"
+run_node_tier "functional (postgres)" "$OUT/node-postgres.log" "$LIMIT_NODE_POSTGRES" NUBO_TEST_DATABASE="$PG_URL" -- dist/test/functional
+
+# ---- dataplane: real QEMU guests (root) -------------------------------------------------
+header dataplane
+if [ "$(id -u)" -eq 0 ]; then
+    echo "NUBO_CACHE_DIR=${NUBO_CACHE_DIR:-/var/tmp/nubo-cache} (tiny guest build cache)"
+    NODE_TEST_TIMEOUT_MS=$DATAPLANE_TEST_TIMEOUT_MS \
+        run_node_tier dataplane "$OUT/node-dataplane.log" "$LIMIT_NODE_DATAPLANE" -u NUBO_SKIP_DATAPLANE -- dist/test/dataplane/
+else
+    echo "-- dataplane: skipped (not root: QEMU, taps and namespaces need root)"
+    TIER_REPORT+=("skip dataplane: skipped (not root)")
+fi
+
+# ---- the conformance lane's results ------------------------------------------------------
+if [ -n "$LANE_PID" ]; then
+    wait "$LANE_PID" || true
+    LANE_PID=
+    cat "$OUT/conformance.out"
+    if [ -s "$OUT/conformance.state" ]; then
+        { read -r p f s
+          add_counts "$p" "$f" "$s"
+          while IFS= read -r line; do
+              case "$line" in R\ *) TIER_REPORT+=("${line#R }") ;; F\ *) FAILED_TIERS+=("${line#F }") ;; esac
+          done; } <"$OUT/conformance.state"
+    else
+        add_counts 0 1 0
+        TIER_REPORT+=("FAIL conformance: the lane ended without results (see $OUT/conformance.out)")
+        FAILED_TIERS+=(conformance)
+    fi
 fi
 
 # ---- summary ----------------------------------------------------------------------------
