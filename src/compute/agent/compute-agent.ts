@@ -5,7 +5,8 @@ import type { BusArgs, Subscription } from '../../core/bus/bus.js';
 import { nowIso } from '../../core/ids.js';
 import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource, type Vif } from '../drivers/driver.js';
 import type { InstanceRow } from '../db/schema.js';
-import { AGENT_TOPIC } from '../rpc/topics.js';
+import { AGENT_TOPIC, callAgent } from '../rpc/topics.js';
+import { setMigration } from '../service/live-migration.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
 import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
@@ -14,6 +15,9 @@ import { flavorOf } from '../service/servers.js';
 import { POWER, powerStateOf, TASK, VM } from '../service/states.js';
 import type { ImageCache } from './image-cache.js';
 import { instanceSpec } from './instance-spec.js';
+
+/** A cold migration's hand-over (the destination moves the disk in and boots the guest). */
+const MOVE_TIMEOUT_MS = 300_000;
 
 export interface AgentOptions {
   /** this agent's files (config drives, snapshots in flight) */
@@ -194,21 +198,66 @@ export class ComputeAgent {
         if (wasStopped) await d.powerOff(row.uuid, 0);
         await this.set(row.uuid, { vm_state: wasStopped ? VM.STOPPED : VM.ACTIVE, task_state: null, launched_at: nowIso(), ...this.guestValues(info, row), ...(wasStopped ? { power_state: POWER.SHUTDOWN } : {}) });
       }),
-      resize_instance: (a: BusArgs) => this.task(a, 'compute_resize_instance', async (row) => {
-        // Same-host resize: the guest restarts with the new flavor; the old one is kept until confirm/revert.
+      // Cold migration and resize (service/cold-migration.ts scheduled it and moved the claims).
+      // Same host: the guest restarts with the new flavor. Another host: the source stops the
+      // guest and the destination takes its disk over and starts it (finish_resize).
+      resize_instance: (a: BusArgs) => this.moveTask(a, 'compute_resize_instance', async (row) => {
         const wasStopped = row.vm_state === VM.STOPPED;
-        const next = { ...row, flavor: row.new_flavor ?? row.flavor };
+        const dest = (a.dest ?? { host: this.host, node: row.node }) as { host: string; node: string };
+        const migrationId = a.migrationId === undefined ? undefined : Number(a.migrationId);
         await this.set(row.uuid, { task_state: TASK.RESIZE_MIGRATING });
+        if (migrationId !== undefined) await setMigration(this.c, migrationId, { status: 'migrating' });
         await d.powerOff(row.uuid, 0).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
-        await this.set(row.uuid, { task_state: TASK.RESIZE_FINISH });
-        const info = wasStopped ? { powerState: 'shutdown' as const } : await d.powerOn(await this.spec(next));
-        await this.set(row.uuid, { vm_state: VM.RESIZED, task_state: null, ...this.guestValues(info, row) });
-      }, VM.ACTIVE),
-      finish_revert_resize: (a: BusArgs) => this.task(a, 'compute_revert_resize', async (row) => {
+        if (dest.host === this.host) {
+          const next = { ...row, flavor: row.new_flavor ?? row.flavor };
+          await this.set(row.uuid, { task_state: TASK.RESIZE_FINISH });
+          const info = wasStopped ? { powerState: 'shutdown' as const } : await d.powerOn(await this.spec(next));
+          await this.set(row.uuid, { vm_state: VM.RESIZED, task_state: null, ...this.guestValues(info, row) });
+          if (migrationId !== undefined) await setMigration(this.c, migrationId, { status: 'finished' });
+          return;
+        }
+        const source = await d.migrationSource(row.uuid);
+        await this.set(row.uuid, { task_state: TASK.RESIZE_MIGRATED });
+        if (migrationId !== undefined) await setMigration(this.c, migrationId, { status: 'post-migrating' });
+        await callAgent(this.c.bus, dest.host, 'finish_resize', { uuid: row.uuid, requestId: String(a.requestId ?? ''), source: source as never, node: dest.node, wasStopped, migrationId }, String(a.requestId ?? ''), MOVE_TIMEOUT_MS);
+        // the guest is the destination's now: what is left of it here goes
+        await d.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
+      }),
+      finish_resize: async (a: BusArgs) => {
+        const row = (await this.row(String(a.uuid)))!;
+        await withEvent(this.c, row.uuid, String(a.requestId ?? ''), 'compute_finish_resize', this.host, async () => {
+          await this.set(row.uuid, { task_state: TASK.RESIZE_FINISH });
+          const next = { ...row, flavor: row.new_flavor ?? row.flavor };
+          await d.moveIn(await this.spec(next), a.source as MigrationSource);
+          await this.set(row.uuid, { host: this.host, node: String(a.node ?? this.host) });
+          const info = a.wasStopped ? { powerState: 'shutdown' as const } : await d.powerOn(await this.spec(next));
+          await this.set(row.uuid, { vm_state: VM.RESIZED, task_state: null, ...this.guestValues(info, row), ...(a.wasStopped ? { power_state: POWER.SHUTDOWN } : {}) });
+          if (a.migrationId !== undefined) await setMigration(this.c, Number(a.migrationId), { status: 'finished' });
+        });
+      },
+      // revert across hosts: the destination stops the guest and gives its disk back to the source
+      revert_resize: (a: BusArgs) => this.moveTask(a, 'compute_revert_resize', async (row) => {
         const running = row.power_state === POWER.RUNNING;
-        await d.powerOff(row.uuid, 0).catch(() => undefined);
-        const info = running ? await d.powerOn(await this.spec(row)) : { powerState: 'shutdown' as const };
-        await this.set(row.uuid, { vm_state: running ? VM.ACTIVE : VM.STOPPED, task_state: null, ...this.guestValues(info, row) });
+        const back = a.source as { host: string; node: string };
+        await d.powerOff(row.uuid, 0).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        const source = await d.migrationSource(row.uuid);
+        await callAgent(this.c.bus, back.host, 'finish_revert_resize', { uuid: row.uuid, requestId: String(a.requestId ?? ''), source: source as never, node: back.node, running, migrationId: a.migrationId }, String(a.requestId ?? ''), MOVE_TIMEOUT_MS);
+        await d.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
+        rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
+      }),
+      finish_revert_resize: (a: BusArgs) => this.moveTask(a, 'compute_finish_revert_resize', async (row) => {
+        const running = a.running === undefined ? row.power_state === POWER.RUNNING : Boolean(a.running);
+        const old = { ...row, new_flavor: null };
+        if (a.source) {
+          await d.moveIn(await this.spec(old), a.source as MigrationSource);
+          await this.set(row.uuid, { host: this.host, node: String(a.node ?? this.host) });
+        } else {
+          await d.powerOff(row.uuid, 0).catch(() => undefined);
+        }
+        const info = running ? await d.powerOn(await this.spec(old)) : { powerState: 'shutdown' as const };
+        await this.set(row.uuid, { vm_state: running ? VM.ACTIVE : VM.STOPPED, task_state: null, new_flavor: null, ...this.guestValues(info, row), ...(running ? {} : { power_state: POWER.SHUTDOWN }) });
+        if (a.migrationId !== undefined) await setMigration(this.c, Number(a.migrationId), { status: 'reverted' });
       }),
       snapshot_instance: (a: BusArgs) => this.task(a, 'compute_snapshot_instance', async (row) => {
         await this.snapshot(row, String(a.imageId));
@@ -300,11 +349,28 @@ export class ComputeAgent {
     };
   }
 
+  /** A resize/migration step: a failure puts the server in ERROR (as Nova) and the migration in error. */
+  private moveTask(args: BusArgs, event: string, work: (row: InstanceRow) => Promise<void>): Promise<void> {
+    return this.task(args, event, async (row) => {
+      try {
+        await work(row);
+      } catch (e) {
+        if (args.migrationId !== undefined) await setMigration(this.c, Number(args.migrationId), { status: 'error' }).catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
   private async terminate(row: InstanceRow): Promise<void> {
     await this.driver.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
     rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
     await this.c.network.deallocate(row.uuid);
     await this.c.placement.release(row.uuid);
+    // a server deleted while it waited for confirm or revert: its migration's claim on the source goes too
+    for (const m of await this.c.db.selectFrom('migration').select(['id', 'uuid']).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute()) {
+      await this.c.placement.release(m.uuid);
+      await setMigration(this.c, m.id, { status: 'confirmed' });
+    }
     const now = nowIso();
     await this.set(row.uuid, { vm_state: VM.DELETED, task_state: null, power_state: POWER.NOSTATE, deleted: 1, deleted_at: now, terminated_at: now });
   }

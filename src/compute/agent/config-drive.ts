@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
  * The config drive: an ISO 9660 image labelled config-2 (genisoimage, Rock Ridge + Joliet),
  * laid out as nova writes it, so cloud-init and the tiny guest read it as they would on
  * OpenStack. The same files go under openstack/latest and openstack/2012-08-10 (the oldest
- * version guests look for); ec2/latest/meta-data.json carries the EC2 view.
+ * version guests look for); ec2/latest/meta-data.json carries the EC2 view; injected files
+ * (personality) go under openstack/content.
  */
 
 export interface ConfigDriveFiles {
@@ -14,6 +15,8 @@ export interface ConfigDriveFiles {
   userData?: string | Buffer;
   networkData?: object;
   vendorData?: object;
+  /** personality files by content key (0000, 0001, ...) */
+  content?: Map<string, Buffer>;
 }
 
 function run(cmd: string, args: string[]): Promise<void> {
@@ -36,21 +39,34 @@ function ec2MetaData(md: Record<string, unknown>): object {
   };
 }
 
+/**
+ * The files of a config drive, path → contents, as Nova lays them out: meta_data.json,
+ * user_data, network_data.json and vendor_data2.json under each openstack/<version>, the
+ * personality files under openstack/content/<key>, and the EC2 view under ec2/latest.
+ */
+export function configDriveTree(files: ConfigDriveFiles): Map<string, string | Buffer> {
+  const out = new Map<string, string | Buffer>();
+  for (const version of ['latest', '2012-08-10']) {
+    const d = `openstack/${version}`;
+    out.set(`${d}/meta_data.json`, JSON.stringify(files.metaData));
+    if (files.userData !== undefined) out.set(`${d}/user_data`, files.userData);
+    if (files.networkData) out.set(`${d}/network_data.json`, JSON.stringify(files.networkData));
+    if (files.vendorData) out.set(`${d}/vendor_data2.json`, JSON.stringify(files.vendorData));
+  }
+  for (const [key, bytes] of files.content ?? []) out.set(`openstack/content/${key}`, bytes);
+  out.set('ec2/latest/meta-data.json', JSON.stringify(ec2MetaData(files.metaData as Record<string, unknown>)));
+  if (files.userData !== undefined) out.set('ec2/latest/user-data', files.userData);
+  return out;
+}
+
 export async function buildConfigDrive(path: string, files: ConfigDriveFiles): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const tree = mkdtempSync(join(dirname(path), '.config-drive-'));
   try {
-    for (const version of ['latest', '2012-08-10']) {
-      const d = join(tree, 'openstack', version);
-      mkdirSync(d, { recursive: true });
-      writeFileSync(join(d, 'meta_data.json'), JSON.stringify(files.metaData));
-      if (files.userData !== undefined) writeFileSync(join(d, 'user_data'), files.userData);
-      if (files.networkData) writeFileSync(join(d, 'network_data.json'), JSON.stringify(files.networkData));
-      if (files.vendorData) writeFileSync(join(d, 'vendor_data2.json'), JSON.stringify(files.vendorData));
+    for (const [rel, data] of configDriveTree(files)) {
+      mkdirSync(dirname(join(tree, rel)), { recursive: true });
+      writeFileSync(join(tree, rel), data);
     }
-    mkdirSync(join(tree, 'ec2', 'latest'), { recursive: true });
-    writeFileSync(join(tree, 'ec2', 'latest', 'meta-data.json'), JSON.stringify(ec2MetaData(files.metaData as Record<string, unknown>)));
-    if (files.userData !== undefined) writeFileSync(join(tree, 'ec2', 'latest', 'user-data'), files.userData);
     // written aside and renamed: a guest never sees half an ISO
     await run('genisoimage', ['-quiet', '-o', `${path}.tmp`, '-V', 'config-2', '-r', '-J', '-l', tree]);
     renameSync(`${path}.tmp`, path);

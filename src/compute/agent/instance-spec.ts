@@ -3,6 +3,7 @@ import type { InstanceRow } from '../db/schema.js';
 import type { NetworkInfoItem } from '../network/network-api.js';
 import { fromJson, type ComputeContext } from '../service/context.js';
 import { flavorOf } from '../service/servers.js';
+import { injectedFiles } from '../service/personality.js';
 import { join } from 'node:path';
 import { buildConfigDrive } from './config-drive.js';
 import type { ImageCache } from './image-cache.js';
@@ -29,9 +30,9 @@ export async function instanceSpec(c: ComputeContext, row: InstanceRow, o: { dri
   spec.metadataUrl = o.metadataUrl?.(row.uuid);
   if (row.config_drive) {
     const meta = Object.fromEntries((await c.db.selectFrom('instance_metadata').selectAll().where('instance_uuid', '=', row.uuid).execute()).map((m) => [m.key, m.value]));
-    const docs = metadataDocuments(row, meta);
+    const docs = metadataDocuments(row, meta, await injectedFiles(c.db, row.uuid));
     spec.configDrive = join(o.stateDir, 'config-drives', `${row.uuid}.iso`);
-    await buildConfigDrive(spec.configDrive, { metaData: docs.metaData, userData: docs.userData, networkData: docs.networkData, vendorData: docs.vendorData });
+    await buildConfigDrive(spec.configDrive, { metaData: docs.metaData, userData: docs.userData, networkData: docs.networkData, vendorData: docs.vendorData, content: docs.content });
   }
   const viewer = { projectId: row.project_id, isAdmin: true };
   const image = await c.image.getImage(row.image_ref, viewer);

@@ -255,4 +255,19 @@ const diskConfig: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '001-initial': initial, '002-security-groups': securityGroups, '003-disk-config': diskConfig };
+/** Personality (files injected at create or rebuild, before 2.57): served by the metadata service and the config drive. */
+const injectedFiles: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('instance_file')
+      .addColumn('instance_uuid', uuid, (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('contents', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('instance_file_pk', ['instance_uuid', 'seq'])
+      .execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = {
+  '001-initial': initial, '002-security-groups': securityGroups, '003-disk-config': diskConfig, '004-injected-files': injectedFiles,
+};

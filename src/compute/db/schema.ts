@@ -83,6 +83,8 @@ export interface InstanceRow {
 }
 export interface InstanceMetadataRow { instance_uuid: string; key: string; value: string }
 export interface InstanceTagRow { instance_uuid: string; tag: string }
+/** A personality file (create/rebuild before 2.57): its path in the guest and its contents, base64 as given. */
+export interface InstanceFileRow { instance_uuid: string; seq: number; path: string; contents: string }
 
 export interface InstanceActionRow {
   id: string;
@@ -207,6 +209,7 @@ export interface ComputeDB {
   instance: InstanceRow;
   instance_metadata: InstanceMetadataRow;
   instance_tag: InstanceTagRow;
+  instance_file: InstanceFileRow;
   instance_action: InstanceActionRow;
   instance_action_event: InstanceActionEventRow;
   service: ServiceRow;

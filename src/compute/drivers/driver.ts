@@ -107,6 +107,9 @@ export interface ComputeDriver {
   abortIncoming(uuid: string): Promise<void>;
   /** Source: what the destination needs to reach this guest's disk. */
   migrationSource(uuid: string): Promise<MigrationSource>;
+  /** Cold migration and resize to another host: take a STOPPED guest over from `source` (its disk and
+   *  console log move under this host); the caller starts it, and destroys what the source has left. */
+  moveIn(spec: InstanceSpec, source: MigrationSource): Promise<void>;
   // Interface hot-plug (os-interface). Optional: a driver without them cannot attach to a running guest.
   /** Plugs one more interface into the guest (a no-op when it is not running: the next start has it). */
   attachInterface?(uuid: string, vif: Vif): Promise<void>;

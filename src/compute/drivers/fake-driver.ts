@@ -112,6 +112,9 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
     async finishIncoming(uuid) { get(uuid).state = 'running'; return { powerState: 'running' }; },
     async abortIncoming(uuid) { guests.delete(uuid); },
     async migrationSource(uuid) { get(uuid); return { diskPath: `fake:${uuid}` }; },
+    async moveIn(spec) {
+      if (!guests.has(spec.uuid)) guests.set(spec.uuid, { state: 'shutdown', console: [`fake: ${spec.name} moved in (cold migration)`] });
+    },
     async attachInterface(uuid, vif) {
       const g = get(uuid);
       g.nics = [...(g.nics ?? []).filter((n) => n.portId !== vif.portId), vif];

@@ -39,7 +39,8 @@ export async function startConductor(c: ComputeContext, host: string): Promise<S
   return { close: async () => { clearInterval(timer); await sub.close(); } };
 }
 
-async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string; image_ref: string }): Promise<RequestSpec> {
+/** The scheduler's view of a server's request (Nova's RequestSpec): hints, zone, group, image properties. */
+export async function requestSpec(c: ComputeContext, row: { uuid: string; availability_zone: string | null; scheduler_hints: string; image_ref: string }): Promise<RequestSpec> {
   const hints = fromJson<Record<string, unknown>>(row.scheduler_hints, {});
   const list = (v: unknown) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
   const spec: RequestSpec = { instanceUuid: row.uuid, sameHost: list(hints.same_host), differentHost: list(hints.different_host) };

@@ -12,17 +12,17 @@ import { flavorOf } from './servers.js';
 const MIGRATE_TIMEOUT_MS = 600_000;
 
 /** Records a migration (os-migrations) and returns its id. */
-export async function recordMigration(c: Pick<ComputeContext, 'db'>, m: Omit<MigrationRow, 'id' | 'uuid' | 'created_at' | 'updated_at'>): Promise<number> {
+export async function recordMigration(c: Pick<ComputeContext, 'db'>, m: Omit<MigrationRow, 'id' | 'uuid' | 'created_at' | 'updated_at'> & { uuid?: string }): Promise<number> {
   const now = nowIso();
   return c.db.transaction().execute(async (trx) => {
     const max = await trx.selectFrom('migration').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
     const id = Number(max?.m ?? 0) + 1;
-    await trx.insertInto('migration').values({ ...m, id, uuid: randomUUID(), created_at: now, updated_at: now }).execute();
+    await trx.insertInto('migration').values({ ...m, id, uuid: m.uuid ?? randomUUID(), created_at: now, updated_at: now }).execute();
     return id;
   });
 }
 
-const setMigration = (c: ComputeContext, id: number, values: Partial<MigrationRow>) =>
+export const setMigration = (c: Pick<ComputeContext, 'db'>, id: number, values: Partial<MigrationRow>) =>
   c.db.updateTable('migration').set({ ...values, updated_at: nowIso() }).where('id', '=', id).execute();
 
 /**

@@ -10,6 +10,7 @@ import { checkInstanceQuota, effectiveLimits, roomFor, overQuota } from './quota
 import { POWER, TASK, VM } from './states.js';
 import { castConductor } from '../rpc/topics.js';
 import { checkGroupRoom } from './server-groups.js';
+import { checkPersonalityQuota, storePersonality, type PersonalityFile } from './personality.js';
 
 /** A create request after the API validated its shape. */
 export interface CreateRequest {
@@ -35,6 +36,8 @@ export interface CreateRequest {
   blockDeviceMapping: Record<string, unknown>[];
   /** OS-DCF:diskConfig (MANUAL when the request gives none). */
   diskConfig?: DiskConfig;
+  /** Files to inject (personality, before 2.57). */
+  personality?: PersonalityFile[];
 }
 
 export type DiskConfig = 'AUTO' | 'MANUAL';
@@ -115,6 +118,7 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
   const limits = await effectiveLimits(c.db, caller.projectId, caller.userId);
   const metaCount = Object.keys(r.metadata).length;
   if (limits.metadata_items >= 0 && metaCount > limits.metadata_items) throw overQuota('metadata_items', metaCount, 0, limits.metadata_items);
+  if (r.personality) checkPersonalityQuota(limits, r.personality);
   const az = r.availabilityZone;
   // 'zone', 'zone:host' or 'zone:host:node' (admins): the zone part must exist
   const zone = az?.split(':')[0];
@@ -159,6 +163,7 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
       const meta = Object.entries(r.metadata);
       if (meta.length) await trx.insertInto('instance_metadata').values(meta.map(([key, value]) => ({ instance_uuid: row.uuid, key, value }))).execute();
       if (groupId) await trx.insertInto('server_group_member').values({ group_uuid: groupId, instance_uuid: row.uuid }).execute();
+      if (r.personality?.length) await storePersonality(trx, row.uuid, r.personality);
       if (r.tags.length) await trx.insertInto('instance_tag').values([...new Set(r.tags)].map((tag) => ({ instance_uuid: row.uuid, tag }))).execute();
     }
     return rows;

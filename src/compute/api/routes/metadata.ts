@@ -2,6 +2,7 @@ import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
 import { notFound, HttpError } from '../../../core/errors.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { metadataDocuments } from '../../agent/metadata.js';
+import { injectedFiles } from '../../service/personality.js';
 import type { ComputeContext } from '../../service/context.js';
 import { fromJson } from '../../service/context.js';
 import type { NetworkInfoItem } from '../../network/network-api.js';
@@ -23,12 +24,19 @@ export function metadataRoutes(c: ComputeContext, signer: MetadataSigner): Route
     const row = await c.db.selectFrom('instance').selectAll().where('uuid', '=', id).where('deleted', '=', 0).executeTakeFirst();
     if (!row) throw notFound('Instance not found');
     const meta = Object.fromEntries((await c.db.selectFrom('instance_metadata').selectAll().where('instance_uuid', '=', id).execute()).map((m) => [m.key, m.value]));
-    const docs = metadataDocuments(row, meta);
+    const docs = metadataDocuments(row, meta, await injectedFiles(c.db, id));
     const path = (ctx.params['*'] ?? '').replace(/\/+$/, '');
     const text = (s: string) => ctx.reply.type('text/plain; charset=utf-8').send(s);
     const parts = path.split('/').filter(Boolean);
     if (parts[0] === 'openstack') {
       if (parts.length === 1) return text(OPENSTACK_VERSIONS.join('\n'));
+      // personality files, as Nova serves them: openstack/content/<key> (the content_path of meta_data.json's files)
+      if (parts[1] === 'content') {
+        if (parts.length === 2) return text([...docs.content.keys()].join('\n'));
+        const bytes = parts.length === 3 ? docs.content.get(parts[2]) : undefined;
+        if (!bytes) throw notFound('The resource could not be found.');
+        return ctx.reply.type('application/octet-stream').send(bytes);
+      }
       if (!OPENSTACK_VERSIONS.includes(parts[1])) throw notFound('The resource could not be found.');
       if (parts.length === 2) return text(['meta_data.json', ...(docs.userData ? ['user_data'] : []), 'network_data.json', 'vendor_data.json', 'vendor_data2.json'].join('\n'));
       switch (parts[2]) {

@@ -5,13 +5,15 @@ import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { InstanceRow } from '../../db/schema.js';
 import { callAgent, castAgent, castConductor } from '../../rpc/topics.js';
 import { recordMigration } from '../../service/live-migration.js';
+import { confirmMove, revertMove, startMove } from '../../service/cold-migration.js';
 import { getVncConsoleAction } from './consoles.js';
 import { addFloatingIp, removeFloatingIp } from './floating-ips.js';
 import { createSnapshotImage } from '../../service/snapshots.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
 import { recordAction } from '../../service/instance-actions.js';
-import { checkResizeQuota } from '../../service/quotas.js';
+import { checkResizeQuota, effectiveLimits } from '../../service/quotas.js';
+import { checkPersonalityQuota, parsePersonality, storePersonality, type PersonalityFile } from '../../service/personality.js';
 import { beginTask, checkDiskConfig, checkLock, checkState, flavorOf } from '../../service/servers.js';
 import { flavorResources } from '../../scheduler/scheduler.js';
 import { POWER, TASK, VM } from '../../service/states.js';
@@ -163,8 +165,18 @@ const ACTIONS: Record<string, Handler> = {
       }
     }
     if (arg.user_data !== undefined && at(ctx, '2.57')) set.user_data = arg.user_data;
+    // personality: files to inject, replacing the server's (gone from 2.57, as on create)
+    let personality: PersonalityFile[] | undefined;
+    if (arg.personality !== undefined) {
+      if (at(ctx, '2.57')) throw badRequest("Invalid input for field/attribute rebuild. Additional properties are not allowed ('personality' was unexpected)");
+      if (arg.personality !== null) {
+        personality = parsePersonality(arg.personality);
+        checkPersonalityQuota(await effectiveLimits(c.db, row.project_id, row.user_id), personality);
+      }
+    }
     await beginTask(c, caller, row, 'rebuild', TASK.REBUILDING, { vm: [VM.ACTIVE, VM.STOPPED, VM.ERROR] });
     await c.db.updateTable('instance').set({ ...set, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+    if (personality) await storePersonality(c.db, row.uuid, personality);
     if (isObj(arg.metadata)) {
       await c.db.deleteFrom('instance_metadata').where('instance_uuid', '=', row.uuid).execute();
       const entries = Object.entries(arg.metadata);
@@ -214,40 +226,25 @@ const ACTIONS: Record<string, Handler> = {
     checkState(row, 'resize', [VM.ACTIVE, VM.STOPPED]);
     // quota for the growth only (Nova's upsize_quota_delta)
     await checkResizeQuota(c.db, row.project_id, row.user_id, { cores: next.vcpus - current.vcpus, ram: next.memory_mb - current.memory_mb });
-    if (!row.node) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
-    const node = await c.db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', row.node).executeTakeFirst();
-    if (!node || !(await c.placement.claim(row.uuid, node.uuid, flavorResources(next), { projectId: row.project_id, userId: row.user_id }))) {
-      throw badRequest('No valid host was found. There are not enough resources on the host for the new flavor.');
-    }
+    if (!row.node || !row.host) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
     await beginTask(c, caller, row, 'resize', TASK.RESIZE_PREP, { vm: [VM.ACTIVE, VM.STOPPED] });
-    await c.db.updateTable('instance').set({ new_flavor: toJson(next), ...(diskConfig ? { disk_config: diskConfig } : {}), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
-    await recordMigration(c, {
-      instance_uuid: row.uuid, migration_type: 'resize', status: 'finished', source_compute: row.host, dest_compute: row.host,
-      source_node: row.node, dest_node: row.node, old_flavorid: current.flavorid, new_flavorid: next.flavorid, project_id: row.project_id, user_id: row.user_id,
-    });
-    await cast(c, ctx, row, 'resize_instance');
+    if (diskConfig) await c.db.updateTable('instance').set({ disk_config: diskConfig }).where('uuid', '=', row.uuid).execute();
+    await startMove(c, caller, row, { type: 'resize', newFlavor: next });
   },
   async confirmResize(c, ctx, row) {
-    if (row.vm_state !== VM.RESIZED) throw conflict(`Cannot 'confirmResize' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    if (row.vm_state !== VM.RESIZED || row.task_state !== null) throw conflict(`Cannot 'confirmResize' instance ${row.uuid} while it is in ${row.vm_state !== VM.RESIZED ? `vm_state ${row.vm_state}` : `task_state ${row.task_state}`}`);
     const caller = callerOf(ctx);
     checkLock(row, caller);
     await recordAction(c, { instanceUuid: row.uuid, action: 'confirmResize', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
-    await c.db.updateTable('instance').set({
-      flavor: row.new_flavor ?? row.flavor, new_flavor: null, vm_state: row.power_state === POWER.RUNNING ? VM.ACTIVE : VM.STOPPED, task_state: null, updated_at: nowIso(),
-    }).where('uuid', '=', row.uuid).execute();
-    await c.db.updateTable('migration').set({ status: 'confirmed', updated_at: nowIso() }).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute();
+    await confirmMove(c, row);
     return ctx.reply.code(204).send();
   },
   async revertResize(c, ctx, row) {
-    if (row.vm_state !== VM.RESIZED) throw conflict(`Cannot 'revertResize' instance ${row.uuid} while it is in vm_state ${row.vm_state}`);
+    if (row.vm_state !== VM.RESIZED || row.task_state !== null) throw conflict(`Cannot 'revertResize' instance ${row.uuid} while it is in ${row.vm_state !== VM.RESIZED ? `vm_state ${row.vm_state}` : `task_state ${row.task_state}`}`);
     const caller = callerOf(ctx);
     checkLock(row, caller);
     await recordAction(c, { instanceUuid: row.uuid, action: 'revertResize', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
-    const node = await c.db.selectFrom('compute_node').select('uuid').where('hypervisor_hostname', '=', row.node ?? '').executeTakeFirst();
-    if (node) await c.placement.claim(row.uuid, node.uuid, flavorResources(flavorOf(row)), { projectId: row.project_id, userId: row.user_id });
-    await c.db.updateTable('instance').set({ new_flavor: null, task_state: TASK.RESIZE_REVERTING, updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
-    await c.db.updateTable('migration').set({ status: 'reverted', updated_at: nowIso() }).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute();
-    await cast(c, ctx, row, 'finish_revert_resize');
+    await revertMove(c, caller, row);
   },
   async forceDelete(c, ctx, row) {
     await deleteServer(c, ctx, row, 'forceDelete');
@@ -363,8 +360,27 @@ const ACTIONS: Record<string, Handler> = {
     await beginTask(c, callerOf(ctx), row, 'unrescue', TASK.UNRESCUING, { vm: [VM.RESCUED] });
     await cast(c, ctx, row, 'unrescue_instance');
   },
-  async migrate(_c, _ctx, row) {
-    throw conflict(`Cold migration of instance ${row.uuid} is not supported yet (live migration is: os-migrateLive)`);
+  async migrate(c, ctx, row, arg) {
+    // Nova: a body of null (or {} from some clients); from 2.56 an admin may name the host
+    let host: string | undefined;
+    if (at(ctx, '2.56') && arg !== null && arg !== undefined) {
+      if (!isObj(arg)) throw badRequest(`Invalid input for field/attribute migrate. Value: ${JSON.stringify(arg)}. ${JSON.stringify(arg)} is not of type 'object', 'null'`);
+      for (const k of Object.keys(arg)) if (k !== 'host') throw badRequest(`Invalid input for field/attribute migrate. Value: ${JSON.stringify(arg)}. Additional properties are not allowed ('${k}' was unexpected)`);
+      if (arg.host !== undefined && arg.host !== null) {
+        if (typeof arg.host !== 'string' || !/^[a-zA-Z0-9._-]{1,255}$/.test(arg.host)) throw badRequest(`Invalid input for field/attribute host. Value: ${JSON.stringify(arg.host)}. ${JSON.stringify(arg.host)} is not a 'fqdn'`);
+        host = arg.host;
+      }
+    }
+    const caller = callerOf(ctx);
+    checkLock(row, caller);
+    checkState(row, 'migrate', [VM.ACTIVE, VM.STOPPED]);
+    if (host) {
+      if (!(await c.db.selectFrom('compute_node').select('host').where('host', '=', host).executeTakeFirst())) throw badRequest(`Compute host ${host} could not be found.`);
+      if (host === row.host) throw badRequest(`Cannot migrate the instance ${row.uuid} to the host ${host} where it is now.`);
+    }
+    if (!row.node || !row.host) throw conflict(`Instance ${row.uuid} is not assigned to a host`);
+    await beginTask(c, caller, row, 'migrate', TASK.RESIZE_PREP, { vm: [VM.ACTIVE, VM.STOPPED] });
+    await startMove(c, caller, row, { type: 'migration', newFlavor: flavorOf(row), ...(host ? { host } : {}) });
   },
   async trigger_crash_dump(c, ctx, row, arg) {
     if (!at(ctx, '2.17')) throw badRequest('There is no such action: trigger_crash_dump');

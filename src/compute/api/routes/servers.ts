@@ -9,6 +9,7 @@ import type { ComputeContext } from '../../service/context.js';
 import { fromJson } from '../../service/context.js';
 import { recordAction } from '../../service/instance-actions.js';
 import { checkDiskConfig, checkLock, createServers, extrasOf, getInstance, type CreateRequest } from '../../service/servers.js';
+import { parsePersonality } from '../../service/personality.js';
 import { TASK, VM, vmStatesOf } from '../../service/states.js';
 import { at, baseUrl, callerOf, canonicalIpv6, isObj, member, q1 } from '../common.js';
 import { serverSummary, serverView } from '../views.js';
@@ -136,6 +137,7 @@ function parseCreate(ctx: RequestCtx): CreateRequest {
     hostname = s.hostname;
   }
   if (s.personality !== undefined && at(ctx, '2.57')) throw invalid('server', s, "Additional properties are not allowed ('personality' was unexpected)");
+  const personality = s.personality === undefined || s.personality === null ? undefined : parsePersonality(s.personality);
   const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
   if (!isObj(hints)) throw invalid('os:scheduler_hints', hints, "is not of type 'object'");
   if (s.key_name !== undefined && s.key_name !== null && typeof s.key_name !== 'string') throw invalid('key_name', s.key_name, "is not of type 'string'");
@@ -149,7 +151,7 @@ function parseCreate(ctx: RequestCtx): CreateRequest {
     metadata: checkMetadata(s.metadata), securityGroups: sgs, availabilityZone: az,
     configDrive: cd === true || cd === 'true' || cd === 'True' || cd === 1, minCount, maxCount,
     accessIPv4: ip('accessIPv4', 4), accessIPv6: ip('accessIPv6', 6), adminPass: typeof s.adminPass === 'string' ? s.adminPass : undefined,
-    description, tags, hostname, schedulerHints: hints,
+    description, tags, hostname, schedulerHints: hints, personality,
     blockDeviceMapping: Array.isArray(s.block_device_mapping_v2) ? s.block_device_mapping_v2 : [],
     diskConfig: s['OS-DCF:diskConfig'] === undefined ? 'MANUAL' : checkDiskConfig(s['OS-DCF:diskConfig']),
   };

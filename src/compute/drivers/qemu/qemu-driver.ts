@@ -448,6 +448,49 @@ export class QemuDriver implements ComputeDriver {
     });
   }
 
+  /**
+   * Cold migration (and resize) between hosts that see the same storage: the guest is stopped on
+   * the source; its disk (the qcow2 overlay on the shared base image) and console log are moved
+   * into this host's guest directory, so starting it here boots the same disk. Idempotent: a
+   * repeat after the disk has moved only rewrites the spec.
+   */
+  moveIn(spec: InstanceSpec, source: MigrationSource): Promise<void> {
+    return this.locked(spec.uuid, async () => {
+      const p = this.paths(spec.uuid);
+      const src = resolve(source.diskPath);
+      if (src === p.disk || src === loadRuntime(p).diskPath) return;
+      if (pidAlive(readPid(p.pid), p.dir)) throw new Error(`guest ${spec.uuid} already runs on this host`);
+      const srcDir = dirname(src);
+      const srcPid = join(srcDir, basename(p.pid));
+      if (existsSync(srcPid) && pidAlive(readPid(srcPid), srcDir)) throw new Error(`guest ${spec.uuid} still runs on the source (${srcDir})`);
+      mkdirSync(p.dir, { recursive: true });
+      if (spec.root) {
+        if (existsSync(src)) {
+          if (existsSync(p.disk)) throw new Error(`guest ${spec.uuid}: ${p.disk} exists (a disk this host must not overwrite)`);
+          try {
+            renameSync(src, p.disk);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+            // another filesystem: copied (qcow2 overlays are small), then the source's removed
+            copyFileSync(src, `${p.disk}.tmp`);
+            renameSync(`${p.disk}.tmp`, p.disk);
+            rmSync(src, { force: true });
+          }
+        } else if (!existsSync(p.disk)) {
+          throw new Error(`guest ${spec.uuid}: the source's disk ${src} is not visible on this host`);
+        }
+      }
+      const srcConsole = join(srcDir, basename(p.console));
+      if (srcDir !== p.dir && existsSync(srcConsole)) {
+        appendFileSync(p.console, readFileSync(srcConsole));
+        rmSync(srcConsole, { force: true });
+      }
+      saveRuntime(p, {});
+      saveSpec(p, spec);
+      this.log.info({ uuid: spec.uuid, from: src, disk: p.disk }, 'qemu guest moved in (cold migration)');
+    });
+  }
+
   async migrationSource(uuid: string): Promise<MigrationSource> {
     return { diskPath: this.diskOf(this.existing(uuid)) };
   }
