@@ -13,7 +13,7 @@ import type { NetworkAgent } from './agent/network-agent.js';
 import { tapName } from './drivers/driver.js';
 import type { Caller, NetworkContext } from './service/context.js';
 import { canSeeNetwork } from './service/networks.js';
-import { createPortInternal, deletePortInternal, bindingOf } from './service/ports.js';
+import { createPortInternal, deletePortInternal, bindingOf, updatePort } from './service/ports.js';
 import { ensureDefaultSecurityGroup } from './service/security-groups.js';
 import { parseCidr, parseIp, cidrContains } from './service/ip-math.js';
 import { computeSecurityGroups } from './compute-security-groups.js';
@@ -236,6 +236,37 @@ export function networkApiFor(c: NetworkContext, agentFor: (host: string) => Net
         await free(trx, p);
       });
       c.notifyChanged('instance-port-detached');
+    },
+
+    // multinic (addFixedIp / removeFixedIp), as Nova's neutron API: the address goes on (or off) the server's port
+    async addFixedIp(instanceUuid, networkId) {
+      const p = await db.selectFrom('port').selectAll().where('device_id', '=', instanceUuid).where('device_owner', 'like', 'compute:%')
+        .where('network_id', '=', networkId).orderBy('created_at').executeTakeFirst();
+      if (!p) return null;
+      const keep = (await db.selectFrom('ip_allocation').select(['subnet_id', 'ip_address']).where('port_id', '=', p.id).execute())
+        .map((a) => ({ subnetId: a.subnet_id, ipAddress: a.ip_address }));
+      for (const sub of await db.selectFrom('subnet').select('id').where('network_id', '=', networkId).orderBy('created_at').execute()) {
+        try {
+          await updatePort(c, { projectId: p.project_id, userId: '', isAdmin: true }, p.id, { fixedIps: [...keep, { subnetId: sub.id }] });
+          return (await describe(p, agentFor(p.binding_host_id)?.driver.tapNamespace ?? null)).info;
+        } catch (e) {
+          if (!(e instanceof NeutronError)) throw e; // this subnet is full: Nova tries the next
+        }
+      }
+      throw badRequest(`Zero fixed IPs available on network ${networkId}.`);
+    },
+
+    async removeFixedIp(instanceUuid, address) {
+      const ports = await db.selectFrom('port').selectAll().where('device_id', '=', instanceUuid).where('device_owner', 'like', 'compute:%').orderBy('created_at').execute();
+      for (const p of ports) {
+        const ips = await db.selectFrom('ip_allocation').select(['subnet_id', 'ip_address']).where('port_id', '=', p.id).execute();
+        if (!ips.some((a) => a.ip_address === address)) continue;
+        if (ips.length === 1) return { portId: p.id, info: null };
+        const rest = ips.filter((a) => a.ip_address !== address).map((a) => ({ subnetId: a.subnet_id, ipAddress: a.ip_address }));
+        await updatePort(c, { projectId: p.project_id, userId: '', isAdmin: true }, p.id, { fixedIps: rest });
+        return { portId: p.id, info: (await describe(p, agentFor(p.binding_host_id)?.driver.tapNamespace ?? null)).info };
+      }
+      return null;
     },
 
     async securityGroupExists(projectId, nameOrId) {

@@ -54,6 +54,12 @@ export interface NetworkApi {
   attachInterface?(instance: InstanceRef, req: AttachRequest): Promise<{ info: NetworkInfoItem; vif: Vif }>;
   /** Frees one port of an instance as deallocate does (compute-made: deleted; the user's: unbound). */
   detachInterface?(instanceUuid: string, portId: string): Promise<void>;
+  /** addFixedIp (multinic, before 2.44), as Nova with Neutron: one more address from the network on the
+   *  server's port there; null when the server has no port on it. HttpError 400 when no address is free. */
+  addFixedIp?(instanceUuid: string, networkId: string): Promise<NetworkInfoItem | null>;
+  /** removeFixedIp: drops the address from the server's port that holds it (`info` null: it was the
+   *  port's only address, nothing changed); null when no port of the server holds it. */
+  removeFixedIp?(instanceUuid: string, address: string): Promise<{ portId: string; info: NetworkInfoItem | null } | null>;
   /** Floating IPs associated with these ports, by port id (the `addresses` of server views). */
   floatingIps?(portIds: string[]): Promise<Map<string, { address: string; version: 4 | 6 }[]>>;
   /** Networks the caller may see (Nova's os-networks / os-tenant-networks proxies). */

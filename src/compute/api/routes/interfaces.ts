@@ -7,9 +7,9 @@
 import { badRequest, HttpError, notFound } from '../../../core/errors.js';
 import { nowIso } from '../../../core/ids.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
-import type { InterfaceAttachment, NetworkInfoItem } from '../../network/network-api.js';
+import type { AttachRequest, InterfaceAttachment, NetworkInfoItem } from '../../network/network-api.js';
 import { callAgent } from '../../rpc/topics.js';
-import { fromJson, toJson, type ComputeContext } from '../../service/context.js';
+import { fromJson, toJson, type Caller, type ComputeContext } from '../../service/context.js';
 import { recordAction } from '../../service/instance-actions.js';
 import { checkLock, checkState } from '../../service/servers.js';
 import { VM } from '../../service/states.js';
@@ -77,6 +77,42 @@ function parseAttach(ctx: RequestCtx): { netId?: string; portId?: string; fixedI
   return { netId, portId, fixedIp, tag };
 }
 
+/**
+ * Makes (or binds) a port for the server and plugs it into the guest (os-interface attach; also
+ * addFixedIp on a network the server has no port on); returns the interface and the new info cache.
+ */
+export async function attachPort(c: ComputeContext, caller: Caller, row: InstanceRow, req: AttachRequest, action = 'attach_interface'): Promise<{ info: NetworkInfoItem; cache: NetworkInfoItem[] }> {
+  const api = c.network;
+  if (!api.attachInterface || !api.detachInterface || !row.host) throw new HttpError(501, 'Network driver does not support this function.');
+  await recordAction(c, { instanceUuid: row.uuid, action, requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+  const made = await api.attachInterface(
+    { uuid: row.uuid, projectId: row.project_id, userId: row.user_id, host: row.host, hostname: row.hostname },
+    { ...req, securityGroups: fromJson<string[]>(row.security_groups, []) },
+  );
+  try {
+    await callAgent(c.bus, row.host, 'attach_interface', { uuid: row.uuid, vif: made.vif as never }, caller.requestId, 60_000);
+  } catch (e) {
+    await api.detachInterface(row.uuid, made.info.port_id).catch(() => undefined);
+    throw new HttpError(500, `Failed to attach network adapter device to ${row.uuid}: ${(e as Error).message}`);
+  }
+  const fresh = await c.db.selectFrom('instance').select('network_info').where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
+  const cache = [...fromJson<NetworkInfoItem[]>(fresh.network_info, []), { ...made.info, ...(req.tag ? { tag: req.tag } : {}) }];
+  await c.db.updateTable('instance').set({ network_info: toJson(cache), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+  return { info: made.info, cache };
+}
+
+/** Unplugs a port from the guest and frees it (os-interface detach; also removeFixedIp of a port's only address). */
+export async function detachPort(c: ComputeContext, caller: Caller, row: InstanceRow, portId: string, action = 'detach_interface'): Promise<void> {
+  const api = c.network;
+  if (!api.detachInterface || !row.host) throw new HttpError(501, 'Network driver does not support this function.');
+  await recordAction(c, { instanceUuid: row.uuid, action, requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
+  await callAgent(c.bus, row.host, 'detach_interface', { uuid: row.uuid, portId }, caller.requestId, 60_000);
+  await api.detachInterface(row.uuid, portId).catch((e: unknown) => { if (!(e instanceof HttpError && e.status === 404)) throw e; });
+  const fresh = await c.db.selectFrom('instance').select('network_info').where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
+  const cache = fromJson<NetworkInfoItem[]>(fresh.network_info, []).filter((n) => n.port_id !== portId);
+  await c.db.updateTable('instance').set({ network_info: toJson(cache), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+}
+
 export function interfacesRoutes(c: ComputeContext): Route[] {
   const t = serverTarget(c);
   const api = c.network;
@@ -108,23 +144,9 @@ export function interfacesRoutes(c: ComputeContext): Route[] {
       const caller = callerOf(ctx);
       checkLock(row, caller);
       checkState(row, 'attach_interface', [VM.ACTIVE, VM.PAUSED, VM.STOPPED]);
-      if (!api.attachInterface || !api.detachInterface || !row.host) throw new HttpError(501, 'Network driver does not support this function.');
-      await recordAction(c, { instanceUuid: row.uuid, action: 'attach_interface', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
-      const made = await api.attachInterface(
-        { uuid: row.uuid, projectId: row.project_id, userId: row.user_id, host: row.host, hostname: row.hostname },
-        { ...req, securityGroups: fromJson<string[]>(row.security_groups, []) },
-      );
-      try {
-        await callAgent(c.bus, row.host, 'attach_interface', { uuid: row.uuid, vif: made.vif as never }, caller.requestId, 60_000);
-      } catch (e) {
-        await api.detachInterface(row.uuid, made.info.port_id).catch(() => undefined);
-        throw new HttpError(500, `Failed to attach network adapter device to ${row.uuid}: ${(e as Error).message}`);
-      }
-      const fresh = await c.db.selectFrom('instance').select('network_info').where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
-      const cache = [...fromJson<NetworkInfoItem[]>(fresh.network_info, []), { ...made.info, ...(req.tag ? { tag: req.tag } : {}) }];
-      await c.db.updateTable('instance').set({ network_info: toJson(cache), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+      const { info, cache } = await attachPort(c, caller, row, req);
       const updated = { ...row, network_info: toJson(cache) };
-      return { interfaceAttachment: view(ctx, updated, await find(updated, made.info.port_id)) };
+      return { interfaceAttachment: view(ctx, updated, await find(updated, info.port_id)) };
     }),
     r('DELETE', '/:port', 'delete', async (ctx) => {
       const row = serverOf(ctx);
@@ -133,13 +155,7 @@ export function interfacesRoutes(c: ComputeContext): Route[] {
       checkLock(row, caller);
       checkState(row, 'detach_interface', [VM.ACTIVE, VM.PAUSED, VM.STOPPED]);
       if (!cacheOf(row).some((n) => n.port_id === portId)) throw notFound(`Port ${portId} is not attached`);
-      if (!api.detachInterface || !row.host) throw new HttpError(501, 'Network driver does not support this function.');
-      await recordAction(c, { instanceUuid: row.uuid, action: 'detach_interface', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
-      await callAgent(c.bus, row.host, 'detach_interface', { uuid: row.uuid, portId }, caller.requestId, 60_000);
-      await api.detachInterface(row.uuid, portId).catch((e: unknown) => { if (!(e instanceof HttpError && e.status === 404)) throw e; });
-      const fresh = await c.db.selectFrom('instance').select('network_info').where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
-      const cache = fromJson<NetworkInfoItem[]>(fresh.network_info, []).filter((n) => n.port_id !== portId);
-      await c.db.updateTable('instance').set({ network_info: toJson(cache), updated_at: nowIso() }).where('uuid', '=', row.uuid).execute();
+      await detachPort(c, caller, row, portId);
     }, 202),
   ];
 }

@@ -8,6 +8,7 @@ import { recordMigration } from '../../service/live-migration.js';
 import { confirmMove, revertMove, startMove } from '../../service/cold-migration.js';
 import { getVncConsoleAction } from './consoles.js';
 import { addFloatingIp, removeFloatingIp } from './floating-ips.js';
+import { addFixedIp, removeFixedIp } from './multinic.js';
 import { createSnapshotImage } from '../../service/snapshots.js';
 import { toJson, type ComputeContext } from '../../service/context.js';
 import { bookFlavor, findFlavor } from '../../service/flavors.js';
@@ -55,6 +56,8 @@ const ACTION_RULES: Record<string, [string, string]> = {
   rescue: [`${P}os-rescue`, 'rule:project_member_or_admin'],
   unrescue: [`${P}os-unrescue`, 'rule:project_member_or_admin'],
   migrate: [`${P}os-migrate-server:migrate`, 'rule:admin_api'],
+  addFixedIp: [`${P}os-multinic:add`, 'rule:project_member_or_admin'],
+  removeFixedIp: [`${P}os-multinic:remove`, 'rule:project_member_or_admin'],
 };
 export const serverActionsPolicy: Record<string, string> = Object.fromEntries(Object.values(ACTION_RULES).map(([r, d]) => [r, d]));
 
@@ -294,6 +297,8 @@ const ACTIONS: Record<string, Handler> = {
   },
   addFloatingIp,
   removeFloatingIp,
+  addFixedIp,
+  removeFixedIp,
   async shelve(c, ctx, row) {
     await beginTask(c, callerOf(ctx), row, 'shelve', TASK.SHELVING, { vm: [VM.ACTIVE, VM.STOPPED, VM.PAUSED, VM.SUSPENDED] });
     await cast(c, ctx, row, 'shelve_instance');
