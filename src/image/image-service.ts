@@ -1,11 +1,15 @@
 /**
- * The image service (Glance v2): images and their data, interoperable import, sharing,
- * tags, quotas through unified limits.
+ * The image service (Glance v2, and v1 as Glance Queens served it, over the same images):
+ * images and their data, interoperable import, sharing, tags, quotas through unified limits.
  *
  * LIMITATIONS
  * - One data store per process ('file' under <dataDir>/images; an object-store driver comes
  *   later); copy-image and multi-store imports need more than one store, so they are not offered.
- * - Image locations are not shown or settable (Glance's show_multiple_locations = False).
+ * - Image locations are not shown or settable in v2 (Glance's show_multiple_locations = False).
+ *   A v1 location (x-image-meta-location) is recorded, never fetched: such an image is active
+ *   with the size the client gave (else 0) and its data cannot be downloaded here (503).
+ * - v1 copy-from fetches only from the web-download allow-list (else 403); v1 members have no
+ *   can_share (always false).
  * - glance-download imports only from this cloud's own region.
  * - Staged data (glance-direct) lives on the host that received it: run one image API per
  *   data directory. Restart reconciliation only touches what this host left.

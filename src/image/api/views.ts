@@ -1,5 +1,6 @@
 import type { ImageRecord } from '../db/images-repo.js';
 import type { MemberRow, TaskRow } from '../db/schema.js';
+import { LOCATION_STORE } from '../service/image-data.js';
 
 /** Glance's timestamps: ISO 8601 to the second, UTC, with a Z. */
 export const isotime = (iso: string | null) => (iso ? `${iso.slice(0, 19)}Z` : null);
@@ -7,10 +8,15 @@ export const isotime = (iso: string | null) => (iso ? `${iso.slice(0, 19)}Z` : n
 /** Properties Glance keeps to itself in responses. */
 const HIDDEN = new Set(['os_glance_stage_host']);
 
+/** An image's custom properties as the API shows them. */
+export function shownProperties(img: ImageRecord): Record<string, string> {
+  return Object.fromEntries(Object.entries(img.properties).filter(([k]) => !HIDDEN.has(k)));
+}
+
 /** An image as GET /v2/images/{id} shows it (custom properties at the top level). */
 export function imageView(img: ImageRecord): Record<string, unknown> {
   const view: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(img.properties)) if (!HIDDEN.has(k)) view[k] = v;
+  Object.assign(view, shownProperties(img));
   Object.assign(view, {
     name: img.name,
     disk_format: img.disk_format,
@@ -36,7 +42,7 @@ export function imageView(img: ImageRecord): Record<string, unknown> {
     schema: '/v2/schemas/image',
   });
   // Multi-store Glance names the stores holding the data.
-  if (img.store_id && (img.status === 'active' || img.status === 'deactivated')) view.stores = img.store_id;
+  if (img.store_id && img.store_id !== LOCATION_STORE && (img.status === 'active' || img.status === 'deactivated')) view.stores = img.store_id;
   return view;
 }
 

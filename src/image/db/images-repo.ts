@@ -13,7 +13,7 @@ const NUMERIC_SORT_KEYS = new Set<SortKey>(['size']);
 /** Columns a list may filter on, and how. */
 export const FILTER_COLUMNS = [
   'name', 'id', 'status', 'container_format', 'disk_format', 'created_at', 'updated_at', 'size', 'virtual_size',
-  'min_disk', 'min_ram', 'owner', 'checksum', 'os_hash_value', 'protected', 'os_hidden',
+  'min_disk', 'min_ram', 'owner', 'checksum', 'os_hash_value', 'protected', 'os_hidden', 'visibility',
 ] as const;
 export type FilterColumn = (typeof FILTER_COLUMNS)[number];
 export type FilterOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in';

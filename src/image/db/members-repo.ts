@@ -13,6 +13,11 @@ export class MemberRepo {
     return q.orderBy('created_at').orderBy('member').execute();
   }
 
+  /** The memberships of one project, across images. */
+  listByMember(member: string): Promise<MemberRow[]> {
+    return this.db.selectFrom('image_member').selectAll().where('member', '=', member).orderBy('created_at').orderBy('image_id').execute();
+  }
+
   get(imageId: string, member: string): Promise<MemberRow | undefined> {
     return this.db.selectFrom('image_member').selectAll().where('image_id', '=', imageId).where('member', '=', member).executeTakeFirst();
   }

@@ -48,6 +48,24 @@ class SizeLimit extends Transform {
   }
 }
 
+/**
+ * The store id an image has when its data stays at an external URL (a Glance v1 location):
+ * the URL is recorded, never fetched, so such an image has no data this cloud can serve.
+ */
+export const LOCATION_STORE = 'http';
+
+/** Glance v1's check of an external source (location or copy-from): http(s) URLs only. */
+export function checkExternalUrl(url: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    u = undefined;
+  }
+  if (!url) throw badRequest('External source should not be empty');
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.host) throw badRequest(`External sources are not supported: '${url}'`);
+}
+
 /** Parses an HTTP Range header against a size: a range, 'unsatisfiable', or undefined (whole). */
 export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (!header) return undefined;
@@ -108,6 +126,24 @@ export class ImageData {
     if (!ok) {
       await store.delete(id).catch(() => undefined);
       throw new HttpError(410, `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`);
+    }
+  }
+
+  /**
+   * Glance v1's location: a queued image becomes active with its data left at an http(s) URL
+   * (rule set_image_location). The URL is recorded, not contacted (no request leaves this cloud
+   * on a user's behalf): the size is what the caller says, else 0, and there is no checksum.
+   */
+  async setLocation(caller: Caller, id: string, url: string, size?: number): Promise<void> {
+    checkExternalUrl(url);
+    if (url.length > 2048) throw badRequest('The location URL is too long.');
+    const image = await this.images.get(caller, id);
+    authorize(caller, 'set_image_location', image);
+    const missing = (['disk_format', 'container_format'] as const).filter((k) => !image[k]);
+    if (missing.length) throw badRequest(`Property ${missing.join(', ')} must be set prior to saving data.`);
+    if (!(await this.deps.images.transition(id, ['queued'], 'active', { size: size ?? 0, store_id: LOCATION_STORE, store_key: url }))) {
+      const now = await this.deps.images.get(id);
+      throw conflict(`Image status transition from ${now?.status ?? 'deleted'} to active is not allowed`);
     }
   }
 

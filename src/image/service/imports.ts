@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { HttpError, badRequest, conflict, notFound } from '../../core/errors.js';
+import { HttpError, badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
 import type { ImageRecord } from '../db/images-repo.js';
 import type { TaskRow } from '../db/schema.js';
 import type { Caller, ImageDeps } from './context.js';
 import { DigestStream, virtualSize } from './digest.js';
-import { guarded, type ImageData } from './image-data.js';
+import { checkExternalUrl, guarded, type ImageData } from './image-data.js';
 import { authorize, type Images } from './images.js';
 import type { ImageQuotas } from './quotas.js';
 
@@ -57,6 +57,22 @@ export class Imports {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
     return this.deps.config.webDownloadAllowedPrefixes.some((p) => uri.startsWith(p));
+  }
+
+  /**
+   * Glance v1's copy-from: an http(s) URL (else 400) the operator allows to fetch from, the
+   * same allow-list as web-download (else 403, as Glance answers when its copy_from policy
+   * refuses). Checked before the image is created.
+   */
+  checkCopyFrom(uri: string): void {
+    checkExternalUrl(uri);
+    if (!this.allowedUrl(uri)) throw forbidden(`You are not authorized to copy image data from ${uri}: the operator allows copying only from the prefixes in image.webDownloadAllowedPrefixes.`);
+  }
+
+  /** Glance v1's copy-from on a queued image: a web-download import of the URL, in the background. */
+  async copyFrom(caller: Caller, id: string, uri: string): Promise<void> {
+    this.checkCopyFrom(uri);
+    await this.start(caller, id, { method: { name: 'web-download', uri } });
   }
 
   /** POST /import: checks the request as Glance does (400/403/404/409/413), then starts the task. */

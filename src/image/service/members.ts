@@ -99,4 +99,48 @@ export class Members {
     if (!this.policy(caller, image, 'delete_member')) throw forbidden(`Not allowed to delete members for image ${id}.`);
     await this.deps.members.remove(id, memberId);
   }
+
+  // ---- Glance v1: members without a status of their own (added = shared) ----
+
+  /** v1 PUT /images/{id}/members/{member}: adds the member unless it is one already. */
+  async share(caller: Caller, id: string, memberId: string): Promise<void> {
+    try {
+      await this.add(caller, id, { member: memberId });
+    } catch (e) {
+      if (!(e instanceof HttpError && e.status === 409)) throw e;
+    }
+  }
+
+  /** v1 PUT /images/{id}/members: the member list becomes exactly `memberIds`. */
+  async replaceAll(caller: Caller, id: string, memberIds: string[]): Promise<void> {
+    const image = await this.image(caller, id);
+    if (image.visibility !== 'shared' || !this.policy(caller, image, 'add_member') || !this.policy(caller, image, 'delete_member')) {
+      throw forbidden(`Not allowed to update members for image ${id}.`);
+    }
+    const wanted = new Set(memberIds);
+    if (wanted.size > MEMBER_QUOTA) {
+      throw new HttpError(413, `Image member limit exceeded for image ${id}: Maximum number of members exceeded: Attempted: ${wanted.size}, Maximum: ${MEMBER_QUOTA}:`);
+    }
+    const current = await this.deps.members.list(id);
+    for (const m of current) if (!wanted.has(m.member)) await this.deps.members.remove(id, m.member);
+    const have = new Set(current.map((m) => m.member));
+    const t = new Date().toISOString();
+    for (const member of wanted) {
+      if (!have.has(member)) await this.deps.members.add({ image_id: id, member, status: 'pending', created_at: t, updated_at: t });
+    }
+  }
+
+  /**
+   * v1 GET /shared-images/{member}: the memberships of a project, on the images the caller may
+   * see and whose members it may list (the project itself, the images' owners, admins).
+   */
+  async sharedWith(caller: Caller, memberId: string): Promise<MemberRow[]> {
+    const out: MemberRow[] = [];
+    for (const m of await this.deps.members.listByMember(memberId)) {
+      const image = await this.images.get(caller, m.image_id).catch(() => undefined);
+      if (!image || image.visibility !== 'shared' || !this.policy(caller, image, 'get_members')) continue;
+      if (this.visibleTo(caller, image) === undefined || caller.projectId === memberId) out.push(m);
+    }
+    return out;
+  }
 }

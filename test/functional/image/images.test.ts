@@ -19,8 +19,8 @@ describe('image: discovery, schemas, errors', () => {
     const v = await t.img('GET', '/versions');
     assert.equal(v.status, 200);
     assert.deepEqual(v.body, root.body);
-    // Any path outside /v2 gets the version choices, as Glance's version negotiation answers.
-    assert.equal((await t.img('GET', '/v1/images')).status, 300);
+    // Any path outside /v1 and /v2 gets the version choices, as Glance's version negotiation answers.
+    assert.equal((await t.img('GET', '/v3/images')).status, 300);
   });
 
   it('serves the image, images, member and members schemas (custom properties as strings)', async () => {

@@ -4,13 +4,18 @@ import type { Route } from '../../../core/http/routes.js';
 import type { ImageServices } from '../../service/index.js';
 import { SCHEMA_DOCS } from '../schemas.js';
 
-/** The API versions Glance Zed reports with multiple stores and no image cache. */
+/**
+ * The API versions Glance Zed reports with multiple stores and no image cache, and v1 as
+ * Glance listed it while it still served it (DEPRECATED, at /v1/).
+ */
 const VERSIONS: [string, string][] = [
   ['2.15', 'CURRENT'],
   ...['2.13', '2.12', '2.11', '2.10', '2.9', '2.8', '2.7', '2.6', '2.5', '2.4', '2.3', '2.2', '2.1', '2.0'].map((v) => [v, 'SUPPORTED'] as [string, string]),
+  ['1.1', 'DEPRECATED'],
+  ['1.0', 'DEPRECATED'],
 ];
 /** Path prefixes that name a version (`/v2.1/images` is `/v2/images`). */
-export const VERSION_PREFIXES = new Set(['v2', ...VERSIONS.map(([v]) => `v${v}`)]);
+export const VERSION_PREFIXES = new Set(['v1', 'v2', ...VERSIONS.map(([v]) => `v${v}`)]);
 
 /** Base URL of this endpoint as the client reached it. */
 export function baseUrl(req: FastifyRequest): string {
@@ -19,8 +24,8 @@ export function baseUrl(req: FastifyRequest): string {
 }
 
 export function versionsBody(req: FastifyRequest) {
-  const href = `${baseUrl(req)}/v2/`;
-  return { versions: VERSIONS.map(([v, status]) => ({ id: `v${v}`, status, links: [{ rel: 'self', href }] })) };
+  const base = baseUrl(req);
+  return { versions: VERSIONS.map(([v, status]) => ({ id: `v${v}`, status, links: [{ rel: 'self', href: `${base}/v${v.split('.')[0]}/` }] })) };
 }
 
 /** Version discovery, schemas, and the /v2/info documents. */

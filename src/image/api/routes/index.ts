@@ -7,6 +7,8 @@ import { discoveryRoutes, VERSION_PREFIXES, versionsBody } from './discovery.js'
 import { imageRoutes } from './images.js';
 import { memberRoutes } from './members.js';
 import { metadefRoutes } from './metadefs.js';
+import { v1ImageRoutes } from './v1-images.js';
+import { v1MemberRoutes } from './v1-members.js';
 
 /**
  * The image API's route table. Per-image routes say 'authenticated': the service enforces
@@ -15,14 +17,15 @@ import { metadefRoutes } from './metadefs.js';
  */
 export function imageApiRoutes(s: ImageServices): Route[] {
   const methods = () => s.imports.methods();
-  const routes = [...discoveryRoutes(s, methods), ...imageRoutes(s, methods), ...dataRoutes(s), ...memberRoutes(s), ...metadefRoutes(s)];
+  const routes = [...discoveryRoutes(s, methods), ...imageRoutes(s, methods), ...dataRoutes(s), ...memberRoutes(s), ...metadefRoutes(s),
+    ...v1ImageRoutes(s), ...v1MemberRoutes(s)];
   return [...routes, fallbackRoute(routes)];
 }
 
 const ALL: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /**
- * What no route matched: a path outside /v2 gets the version list (300, as Glance's version
+ * What no route matched: a path outside /v1 and /v2 gets the version list (300, as Glance's version
  * negotiation), a known path with another method 405 with Allow, anything else 404.
  */
 function fallbackRoute(routes: Route[]): Route {
