@@ -13,6 +13,9 @@ Usage:
   nubo up [options]        start the cloud in the foreground (Ctrl-C stops it)
   nubo status [options]    show whether the cloud in the data directory is running
   nubo keys rotate         rotate the token (Fernet) keys in the data directory
+  nubo network teardown    remove what the Linux dataplane of the (stopped) cloud in the data
+                           directory made on this machine: namespaces, bridges, taps, dnsmasq,
+                           haproxy, nftables rules (guests are not stopped)
   nubo image build-tiny    build the tiny guest image (tinyos) from Debian packages and
                            register it in the image service (see README "Tiny guest image")
   nubo --help              this text
@@ -178,6 +181,13 @@ async function main(argv: string[]): Promise<number> {
       // progress goes to stdout; JSON logs to stderr only from warn up unless a level is asked for
       force: !!values.rebuild, logger: createLogger(values['log-level'] || process.env.NUBO_LOG_LEVEL ? cfg.logLevel : 'warn'),
     });
+  }
+  if (cmd === 'network' && positionals[1] === 'teardown') {
+    const cfg = loadConfig(overrides(values));
+    const { teardownDataplane } = await import('../network/dataplane-layout.js');
+    const removed = await teardownDataplane(cfg, createLogger(cfg.logLevel));
+    console.log(`removed the dataplane of ${cfg.dataDir} (host namespaces: ${removed.join(', ')})`);
+    return 0;
   }
   if (cmd === 'keys' && positionals[1] === 'rotate') {
     const cfg = loadConfig(overrides(values));

@@ -3,11 +3,10 @@
  * security groups, quotas and RBAC, with a dataplane agent (Linux bridges, VXLAN, namespaces,
  * dnsmasq, nftables) that realises what the database says on this process's hosts.
  */
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { metadataSignerFor } from '../core/auth/metadata-signer.js';
-import { localHostNames, type NuboConfig } from '../core/config.js';
+import type { NuboConfig } from '../core/config.js';
 import { migrateToLatest, openServiceDatabase } from '../core/db/database.js';
 import { neutronErrorFormat } from '../core/errors.js';
 import { registerRoutes } from '../core/http/routes.js';
@@ -21,7 +20,8 @@ import { networkApiFor } from './client.js';
 import { networkMigrations } from './db/migrations.js';
 import type { NetworkDB } from './db/schema.js';
 import { createDataplaneDriver, dataplaneProblems } from './drivers/registry.js';
-import { ensureSimulatedUnderlay, UNDERLAY_DEVICE } from './drivers/linux/underlay.js';
+import { ensureSimulatedUnderlay } from './drivers/linux/underlay.js';
+import { dataplaneLayout, localHosts, networkStateDir } from './dataplane-layout.js';
 import { bootstrapNetworks } from './service/bootstrap.js';
 import type { NetworkContext } from './service/context.js';
 
@@ -32,11 +32,6 @@ export interface NetworkServiceModule extends ServiceModule {
   /** The network node's agent (DHCP, routers); with separate hosts, one more agent per other host. */
   agent(): NetworkAgent | undefined;
   agents: NetworkAgent[];
-}
-
-/** The compute hosts this process runs (compute names them host, host-2, ...): the agent serves them all. */
-function localHosts(cfg: NuboConfig): string[] {
-  return localHostNames(cfg.compute.host, Math.max(cfg.compute.fakeHosts, cfg.compute.localHosts));
 }
 
 /** 'auto' means the real dataplane when this machine can run it. */
@@ -64,7 +59,7 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
     const agents: NetworkAgent[] = [];
     let metadata: MetadataProxy | undefined;
     let computeUrl: string | undefined;
-    const stateDir = join(cfg.dataDir, 'network');
+    const stateDir = networkStateDir(cfg);
     return {
       name: 'network',
       errorFormat: neutronErrorFormat,
@@ -82,27 +77,15 @@ export async function createNetworkService(deps: ServiceDeps): Promise<NetworkSe
         if (cfg.services.includes('compute')) computeUrl = `http://${apiHost}:${ctx.ports.compute}`;
         mkdirSync(stateDir, { recursive: true });
         const kind = resolveDriver(cfg, log);
-        const metadataSocket = join(stateDir, 'metadata.sock');
+        const layout = dataplaneLayout(cfg, log, kind === 'linux');
         if (kind === 'linux') {
-          metadata = new MetadataProxy(c.db, metadataSocket, metadataSignerFor(cfg.dataDir), () => computeUrl, log);
+          metadata = new MetadataProxy(c.db, layout.hosts[0].driver.metadataSocket, metadataSignerFor(cfg.dataDir), () => computeUrl, log);
           await metadata.start();
         }
-        const p = cfg.network.namespacePrefix;
-        const common = { stateDir: join(stateDir, 'dataplane'), metadataSocket, logger: log };
-        const external = { cidr: cfg.network.externalCidr, hostAddress: cfg.network.externalHostAddress };
-        if (cfg.network.separateHosts && hosts.length > 1 && kind === 'linux') {
-          // one namespace and agent per host, VXLAN between them over a simulated underlay
-          const layout = hosts.map((host, i) => ({ host, ns: `${p}a${i + 1}-host`, prefix: `${p}a${i + 1}-`, ip: `192.168.254.${i + 1}` }));
-          await ensureSimulatedUnderlay(`${p}underlay`, layout.map((h) => ({ ns: h.ns, ip: h.ip, prefixlen: 24 })));
-          for (const [i, h] of layout.entries()) {
-            const driver = await createDataplaneDriver(kind, {
-              ...common, prefix: h.prefix, hostNamespace: h.ns, underlay: { localIp: h.ip, device: UNDERLAY_DEVICE }, ...(i === 0 ? { external } : {}),
-            });
-            agents.push(new NetworkAgent(c, driver, { hosts: [h.host], networkNode: i === 0, tunnelIp: h.ip }));
-          }
-        } else {
-          const driver = await createDataplaneDriver(kind, { ...common, prefix: p, hostNamespace: `${p}host`, external });
-          agents.push(new NetworkAgent(c, driver, { hosts, networkNode: true }));
+        if (kind === 'linux' && layout.underlay) await ensureSimulatedUnderlay(layout.underlay.namespace, layout.underlay.members);
+        for (const h of layout.hosts) {
+          const driver = await createDataplaneDriver(kind, h.driver);
+          agents.push(new NetworkAgent(c, driver, { hosts: h.hosts, networkNode: h.networkNode, ...(h.tunnelIp ? { tunnelIp: h.tunnelIp } : {}) }));
         }
         // the network node first: the others' peers include it
         for (const a of agents) await a.start();
