@@ -71,3 +71,16 @@ export async function awaitIncoming(c: QmpClient, uuid: string): Promise<void> {
     await sleep(100);
   }
 }
+
+/** Destination: has the paused `-incoming defer` qemu listen (port 0: the kernel picks a free one,
+ *  so no race) unless it already does, and returns the URI the source migrates to. */
+export async function listenIncoming(c: QmpClient, uuid: string, host: string): Promise<string> {
+  let m = await c.execute<MigrateInfo>('query-migrate');
+  if (!m['socket-address']?.length) {
+    await c.execute('migrate-incoming', { uri: `tcp:${host.includes(':') ? `[${host}]` : host}:0` });
+    m = await c.execute<MigrateInfo>('query-migrate');
+  }
+  const a = m['socket-address']?.find((x) => x.type === 'inet' && x.port);
+  if (!a) throw new Error(`guest ${uuid}: the incoming qemu reports no listening address (${JSON.stringify(m)})`);
+  return `tcp:${a.host!.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}

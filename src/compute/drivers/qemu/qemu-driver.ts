@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { detectAccel } from '../../../core/host/accel.js';
 import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type LocalImage, type MigrationSource, type PowerState, type Vif } from '../driver.js';
@@ -9,7 +9,8 @@ import { hostResourcesOf, qemuVersion } from './host-resources.js';
 import { guestPaths, loadRuntime, loadSpec, saveRuntime, saveSpec, type GuestPaths, type Runtime } from './guest-dir.js';
 import { installForwarder } from './metadata-forward.js';
 import { freePort, pidAlive, portFree, readPid, runDaemonizing, sleep, waitGone } from './proc.js';
-import { awaitIncoming, streamOut, type MigrateInfo } from './migration.js';
+import { awaitIncoming, listenIncoming, streamOut, type MigrateInfo } from './migration.js';
+import { cleanupMigratedOut, removeEmptySourceDir, takeOverConsole, takeOverDisk } from './guest-move.js';
 import { QmpClient, qmpExecute } from './qmp.js';
 
 /**
@@ -332,15 +333,7 @@ export class QemuDriver implements ComputeDriver {
       const c = await QmpClient.connect(p.qmp);
       let uri: string;
       try {
-        let m = await c.execute<MigrateInfo>('query-migrate');
-        if (!m['socket-address']?.length) {
-          const host = this.opts.migrationAddress ?? '127.0.0.1';
-          await c.execute('migrate-incoming', { uri: `tcp:${host.includes(':') ? `[${host}]` : host}:0` });
-          m = await c.execute<MigrateInfo>('query-migrate');
-        }
-        const a = m['socket-address']?.find((x) => x.type === 'inet' && x.port);
-        if (!a) throw new Error(`guest ${spec.uuid}: the incoming qemu reports no listening address (${JSON.stringify(m)})`);
-        uri = `tcp:${a.host!.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+        uri = await listenIncoming(c, spec.uuid, this.opts.migrationAddress ?? '127.0.0.1');
       } finally {
         c.close();
       }
@@ -357,7 +350,7 @@ export class QemuDriver implements ComputeDriver {
       if (!existsSync(p.spec)) {
         // spec.json goes first once migrated: a repeat only finishes the clean-up
         if (!existsSync(p.dir)) throw new GuestNotFound(uuid);
-        this.cleanupMigratedOut(p);
+        cleanupMigratedOut(p);
         return;
       }
       const pid = readPid(p.pid);
@@ -372,7 +365,7 @@ export class QemuDriver implements ComputeDriver {
       }
       await this.hardStop(p);
       rmSync(p.spec, { force: true });
-      this.cleanupMigratedOut(p);
+      cleanupMigratedOut(p);
       this.log.info({
         uuid, uri, ms: Date.now() - t0, totalTimeMs: done['total-time'], downtimeMs: done.downtime, setupMs: done['setup-time'],
         transferredBytes: done.ram?.transferred,
@@ -417,17 +410,8 @@ export class QemuDriver implements ComputeDriver {
         }
       }
       // the console log: the source's lines written since prepareIncoming
-      const srcDir = dirname(src);
-      const srcConsole = join(srcDir, 'console.log');
-      if (srcDir !== p.dir && existsSync(srcConsole)) {
-        const text = readFileSync(srcConsole);
-        if (text.length > rt.incoming.consoleOffset) appendFileSync(p.console, text.subarray(rt.incoming.consoleOffset));
-        rmSync(srcConsole, { force: true });
-      }
-      // the source's guest directory, once empty (the source removed the rest)
-      if (srcDir !== p.dir && basename(srcDir) === uuid) {
-        try { rmdirSync(srcDir); } catch { /* not empty yet: the source's migrateOut removes it */ }
-      }
+      takeOverConsole(dirname(src), p, rt.incoming.consoleOffset);
+      removeEmptySourceDir(dirname(src), p, uuid);
       saveRuntime(p, { ...(rt.sshPort ? { sshPort: rt.sshPort } : {}), ...(rt.accel ? { accel: rt.accel } : {}), ...(diskPath ? { diskPath } : {}) });
       this.log.info({ uuid, disk: diskPath ?? p.disk }, 'qemu guest migrated in');
       return this.info(uuid);
@@ -464,27 +448,8 @@ export class QemuDriver implements ComputeDriver {
       const srcPid = join(srcDir, basename(p.pid));
       if (existsSync(srcPid) && pidAlive(readPid(srcPid), srcDir)) throw new Error(`guest ${spec.uuid} still runs on the source (${srcDir})`);
       mkdirSync(p.dir, { recursive: true });
-      if (spec.root) {
-        if (existsSync(src)) {
-          if (existsSync(p.disk)) throw new Error(`guest ${spec.uuid}: ${p.disk} exists (a disk this host must not overwrite)`);
-          try {
-            renameSync(src, p.disk);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-            // another filesystem: copied (qcow2 overlays are small), then the source's removed
-            copyFileSync(src, `${p.disk}.tmp`);
-            renameSync(`${p.disk}.tmp`, p.disk);
-            rmSync(src, { force: true });
-          }
-        } else if (!existsSync(p.disk)) {
-          throw new Error(`guest ${spec.uuid}: the source's disk ${src} is not visible on this host`);
-        }
-      }
-      const srcConsole = join(srcDir, basename(p.console));
-      if (srcDir !== p.dir && existsSync(srcConsole)) {
-        appendFileSync(p.console, readFileSync(srcConsole));
-        rmSync(srcConsole, { force: true });
-      }
+      if (spec.root) takeOverDisk(spec.uuid, src, p);
+      takeOverConsole(srcDir, p);
       saveRuntime(p, {});
       saveSpec(p, spec);
       this.log.info({ uuid: spec.uuid, from: src, disk: p.disk }, 'qemu guest moved in (cold migration)');
@@ -516,16 +481,6 @@ export class QemuDriver implements ComputeDriver {
   /** The root disk's file: <dir>/disk unless runtime.json says otherwise. */
   private diskOf(p: GuestPaths): string {
     return loadRuntime(p).diskPath ?? p.disk;
-  }
-
-  /** After a migration out: everything but the disk and the console log (the destination takes
-   *  those), then the directory itself once the destination has taken them. */
-  private cleanupMigratedOut(p: GuestPaths): void {
-    if (!existsSync(p.dir)) return;
-    for (const f of readdirSync(p.dir)) {
-      if (f !== basename(p.disk) && f !== basename(p.console)) rmSync(join(p.dir, f), { recursive: true, force: true });
-    }
-    try { rmdirSync(p.dir); } catch { /* the destination has not taken the disk yet */ }
   }
 
   /** os-interface hot-plug (hotplug.ts). */
