@@ -380,8 +380,9 @@ conformance() {
     [ -z "$img" ] || [ -z "$img2" ] || img_args=(--image-ref "$img" --image-ref-alt "$img2")
     # Microversions: Tempest runs only 2.1 unless told a range; Nubo serves 2.1-2.93, so the
     # runs say `latest` and the tests of later microversions run too. The cloud runs two fake
-    # hosts, so the multi-node, live and cold migration tests run; personality (before 2.57) too. Servers get their ports from the
-    # network service (Tempest makes a network, subnet and router per test project).
+    # hosts, so the multi-node, live and cold migration tests run; personality (before 2.57)
+    # too. Servers get their ports from the network service (Tempest makes a network, subnet
+    # and router per test project).
     printf '[compute]\nmax_microversion = latest\nmin_compute_nodes = 2\n[compute-feature-enabled]\nlive_migration = true\ncold_migration = true\npersonality = true\n' >"$OUT/tempest-compute.conf"
     # The fake driver answers in milliseconds: a waiter that has waited 60 s waits for nothing
     # (Tempest's default build_timeout, 300 s, only stretches the run on a failure).
