@@ -21,6 +21,8 @@ import { createObjectService } from './object/object-service.js';
 import { createNetworkService, type NetworkServiceModule } from './network/network-service.js';
 import type { NetworkApi } from './compute/network/network-api.js';
 import { createPlacementService, type PlacementServiceModule } from './placement/placement-service.js';
+import { createVolumeService, type VolumeServiceModule } from './volume/volume-service.js';
+import type { VolumeClient } from './volume/client.js';
 
 export interface CloudOptions {
   /** Also merge the nubo entries into ~/.config/openstack/clouds.yaml (off in tests). */
@@ -38,7 +40,7 @@ export interface ServiceDeps {
   bus: Bus;
   identity: IdentityClient;
   /** In-process clients of the services created so far (compute uses image and placement). */
-  clients: { image?: ImageClient; placement?: PlacementClient; network?: NetworkApi };
+  clients: { image?: ImageClient; placement?: PlacementClient; network?: NetworkApi; volume?: VolumeClient };
   schemaPrefix?: string;
 }
 
@@ -49,9 +51,10 @@ const FACTORIES: Partial<Record<ServiceName, (deps: ServiceDeps) => Promise<Serv
   placement: createPlacementService,
   compute: createComputeService,
   network: createNetworkService,
+  volume: createVolumeService,
 };
 /** Creation order: a service comes after those whose clients it uses. */
-const CREATION_ORDER: ServiceName[] = ['placement', 'image', 'object', 'network', 'compute'];
+const CREATION_ORDER: ServiceName[] = ['placement', 'image', 'object', 'network', 'volume', 'compute'];
 
 export interface RunningCloud {
   config: NuboConfig;
@@ -94,6 +97,7 @@ export async function startCloud(cfg: NuboConfig, logger: Logger, opts: CloudOpt
       modules.push(m);
       if (name === 'image') deps.clients.image = (m as ImageService).client;
       if (name === 'network') deps.clients.network = (m as NetworkServiceModule).computeApi;
+      if (name === 'volume') deps.clients.volume = (m as VolumeServiceModule).client;
       if (name === 'placement') deps.clients.placement = inProcessPlacementClient((m as PlacementServiceModule).service);
     }
     for (const m of modules) {

@@ -16,7 +16,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 };
 
 /** Services that exist in this build (others are accepted in config but not started yet). */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'compute', 'image', 'placement', 'network', 'object'];
+export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ['identity', 'compute', 'image', 'placement', 'network', 'volume', 'object'];
 
 export interface IdentityConfig {
   /** Admin password; generated and printed once at first start when unset. */
@@ -83,6 +83,12 @@ export interface ComputeConfig {
   defaultAvailabilityZone: string;
 }
 
+/** Volume service (Cinder) settings. */
+export interface VolumeConfig {
+  /** 'file': raw sparse files under <dataDir>/volumes; 'fake': records only (labelled); 'auto': fake when compute.driver is fake, else file. */
+  driver: 'auto' | 'file' | 'fake';
+}
+
 /** Network service (Neutron) settings. */
 export interface NetworkConfig {
   /** 'linux' builds real bridges, namespaces, dnsmasq and nftables (root); 'fake' records the state only; 'auto': linux when root and the tools are there. */
@@ -125,10 +131,12 @@ export interface NuboConfig {
   image: ImageConfig;
   compute: ComputeConfig;
   network: NetworkConfig;
+  volume: VolumeConfig;
 }
 
-export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'compute' | 'network'>> & {
+export type ConfigOverrides = Partial<Omit<NuboConfig, 'identity' | 'image' | 'compute' | 'network' | 'volume'>> & {
   network?: Partial<NetworkConfig>;
+  volume?: Partial<VolumeConfig>;
   identity?: Partial<IdentityConfig>;
   image?: Partial<ImageConfig>;
   compute?: Partial<ComputeConfig>;
@@ -187,6 +195,7 @@ export function defaultConfig(): NuboConfig {
       bootstrap: true,
       separateHosts: false,
     },
+    volume: { driver: 'auto' },
   };
 }
 
@@ -220,12 +229,13 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.NUBO_NETWORK_DRIVER) n.driver = env.NUBO_NETWORK_DRIVER as NetworkConfig['driver'];
   if (env.NUBO_NETWORK_PREFIX) n.namespacePrefix = env.NUBO_NETWORK_PREFIX;
   if (Object.keys(n).length) o.network = n;
+  if (env.NUBO_VOLUME_DRIVER) o.volume = { driver: env.NUBO_VOLUME_DRIVER as VolumeConfig['driver'] };
   return o;
 }
 
 function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
   const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-  const { identity, image, compute, network, ports, configFile: _cf, ...rest } = o;
+  const { identity, image, compute, network, volume, ports, configFile: _cf, ...rest } = o;
   // Nested maps merge key by key: `ports: {identity: 5001}` keeps every other default port.
   return {
     ...base,
@@ -243,6 +253,7 @@ function merge(base: NuboConfig, o: ConfigOverrides): NuboConfig {
       fakeHostResources: { ...base.compute.fakeHostResources, ...defined(compute?.fakeHostResources ?? {}) },
     },
     network: { ...base.network, ...defined(network ?? {}) },
+    volume: { ...base.volume, ...defined(volume ?? {}) },
   } as NuboConfig;
 }
 
@@ -268,6 +279,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     cfg = { ...cfg, ports: Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, bp + i])) as Record<ServiceName, number> };
   }
   if (!['auto', 'linux', 'fake'].includes(cfg.network.driver)) throw new Error(`unknown network driver '${cfg.network.driver}' (linux, fake or auto)`);
+  if (!['auto', 'file', 'fake'].includes(cfg.volume.driver)) throw new Error(`unknown volume driver '${cfg.volume.driver}' (file, fake or auto)`);
   if (!['auto', 'qemu', 'fake'].includes(cfg.compute.driver)) throw new Error(`unknown compute driver '${cfg.compute.driver}' (qemu, fake or auto)`);
   for (const s of cfg.services) {
     if (!SERVICE_NAMES.includes(s)) throw new Error(`unknown service '${s}' (known: ${SERVICE_NAMES.join(', ')})`);

@@ -14,6 +14,11 @@ const CATALOG: Partial<Record<ServiceName, { type: string; name: string; path: s
   orchestration: { type: 'orchestration', name: 'heat', path: '/v1/$(project_id)s' },
 };
 
+/** More catalog services on the same endpoint, as devstack registers Cinder (Tempest and older clients look for volumev3). */
+const ALIASES: Partial<Record<ServiceName, { type: string; name: string }[]>> = {
+  volume: [{ type: 'volumev3', name: 'cinderv3' }],
+};
+
 export interface BootstrapResult {
   adminPassword: string;
   demoPassword: string;
@@ -78,15 +83,17 @@ async function registerEndpoints(s: IdentityServices, cfg: NuboConfig): Promise<
   const region = cfg.identity.region;
   if (!(await s.catalog.listRegions({})).some((r) => r.id === region)) await s.catalog.createRegion({ id: region });
   for (const name of cfg.services) {
-    const entry = CATALOG[name];
-    if (!entry) continue;
-    const url = `http://${cfg.publicHost}:${cfg.ports[name]}${entry.path}`;
-    const service = (await s.catalog.listServices({ type: entry.type }))[0] ?? (await s.catalog.createService({ type: entry.type, name: entry.name, description: `Nubo ${name}` }));
-    const existing = await s.catalog.listEndpoints({ serviceId: service.id });
-    for (const iface of ['public', 'internal', 'admin']) {
-      const ep = existing.find((e) => e.interface === iface && e.regionId === region);
-      if (!ep) await s.catalog.createEndpoint({ serviceId: service.id, interface: iface, url, regionId: region });
-      else if (ep.url !== url) await s.catalog.updateEndpoint(ep.id, { url });
+    const main = CATALOG[name];
+    if (!main) continue;
+    for (const entry of [main, ...(ALIASES[name] ?? [])]) {
+      const url = `http://${cfg.publicHost}:${cfg.ports[name]}${main.path}`;
+      const service = (await s.catalog.listServices({ type: entry.type }))[0] ?? (await s.catalog.createService({ type: entry.type, name: entry.name, description: `Nubo ${name}` }));
+      const existing = await s.catalog.listEndpoints({ serviceId: service.id });
+      for (const iface of ['public', 'internal', 'admin']) {
+        const ep = existing.find((e) => e.interface === iface && e.regionId === region);
+        if (!ep) await s.catalog.createEndpoint({ serviceId: service.id, interface: iface, url, regionId: region });
+        else if (ep.url !== url) await s.catalog.updateEndpoint(ep.id, { url });
+      }
     }
   }
 }

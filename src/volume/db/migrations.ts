@@ -1,0 +1,75 @@
+import type { Kysely, Migration } from 'kysely';
+
+const ts = 'varchar(32)' as const;
+const id = 'varchar(36)' as const;
+
+/** The volume schema as of the first release. */
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('volume_type')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+      .addColumn('description', 'text')
+      .addColumn('is_public', 'integer', (c) => c.notNull())
+      .addColumn('extra_specs', 'text', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('volume')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('name', 'varchar(255)')
+      .addColumn('description', 'text')
+      .addColumn('size', 'integer', (c) => c.notNull())
+      .addColumn('status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('attach_status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('availability_zone', 'varchar(255)', (c) => c.notNull())
+      .addColumn('volume_type_id', id, (c) => c.notNull())
+      .addColumn('snapshot_id', id)
+      .addColumn('source_volid', id)
+      .addColumn('bootable', 'integer', (c) => c.notNull())
+      .addColumn('readonly', 'integer', (c) => c.notNull())
+      .addColumn('multiattach', 'integer', (c) => c.notNull())
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('image_metadata', 'text')
+      .addColumn('host', 'varchar(255)', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .addColumn('updated_at', ts)
+      .execute();
+    await db.schema.createIndex('volume_project').on('volume').column('project_id').execute();
+    await db.schema.createTable('volume_attachment')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('volume_id', id, (c) => c.notNull())
+      .addColumn('instance_uuid', id)
+      .addColumn('attached_host', 'varchar(255)')
+      .addColumn('mountpoint', 'varchar(255)')
+      .addColumn('attach_status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('attach_mode', 'varchar(8)', (c) => c.notNull())
+      .addColumn('attached_at', ts)
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('volume_attachment_volume').on('volume_attachment').column('volume_id').execute();
+    await db.schema.createTable('snapshot')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('volume_id', id, (c) => c.notNull())
+      .addColumn('name', 'varchar(255)')
+      .addColumn('description', 'text')
+      .addColumn('size', 'integer', (c) => c.notNull())
+      .addColumn('status', 'varchar(32)', (c) => c.notNull())
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .addColumn('updated_at', ts)
+      .execute();
+    await db.schema.createIndex('snapshot_volume').on('snapshot').column('volume_id').execute();
+    await db.schema.createTable('quota')
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('resource', 'varchar(255)', (c) => c.notNull())
+      .addColumn('hard_limit', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('volume_quota_pk', ['project_id', 'resource'])
+      .execute();
+  },
+};
+
+export const volumeMigrations: Record<string, Migration> = { '001-initial': initial };
