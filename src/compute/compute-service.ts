@@ -7,7 +7,8 @@
  * LIMITATIONS (this build)
  * - Without the network service in the process, networking is built in (QEMU user-mode, one
  *   interface per server) and security groups are names only ('default').
- * - No volumes (block storage is not built yet); boot from image only.
+ * - Volumes attach to servers (os-volume_attachments) when the volume service runs in this
+ *   process; no boot from volume yet, no swap.
  * - Resize is same-host only; cold and live migration between hosts are not implemented yet.
  * - Shelve keeps the disk on its host; no soft delete (restore answers 409).
  */
@@ -55,6 +56,7 @@ export async function createComputeService(deps: ServiceDeps): Promise<ComputeSe
     const c: ComputeContext = {
       db: database.db, kind: database.kind, config: cfg, logger: logger.child({ service: 'compute' }), bus: deps.bus,
       identity: deps.identity, image, placement, network: deps.clients.network ?? builtinNetwork(database.db, database.kind), consoles: new ConsoleTokens(),
+      volume: deps.clients.volume,
     };
     const localHosts = new Set<string>();
     await seedDefaultFlavors(c);

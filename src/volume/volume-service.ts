@@ -14,7 +14,7 @@
 import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
 import { migrateToLatest, openServiceDatabase } from '../core/db/database.js';
-import { novaErrorFormat } from '../core/errors.js';
+import { notFound, novaErrorFormat } from '../core/errors.js';
 import { formatVersion, negotiateMicroversion } from '../core/http/microversion.js';
 import { registerRoutes } from '../core/http/routes.js';
 import type { ServiceModule } from '../core/service-module.js';
@@ -63,6 +63,9 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
           const v = negotiateMicroversion(req.headers, 'volume', { min: MIN_VERSION, max: MAX_VERSION });
           versions.set(req, v);
           reply.header('openstack-api-version', `volume ${formatVersion(v)}`);
+          // Cinder's router does not fold trailing slashes: /volumes/ is no volume (404)
+          const path = req.url.split('?')[0];
+          if (path.length > 4 && path.endsWith('/') && path !== '/v3/') throw notFound('The resource could not be found.');
         });
         registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c)], routeDeps);
       },

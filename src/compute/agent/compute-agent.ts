@@ -3,12 +3,13 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusArgs, Subscription } from '../../core/bus/bus.js';
 import { nowIso } from '../../core/ids.js';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource, type Vif } from '../drivers/driver.js';
+import { GuestNotFound, type AttachedVolume, type ComputeDriver, type GuestInfo, type InstanceSpec, type MigrationSource, type Vif } from '../drivers/driver.js';
 import type { InstanceRow } from '../db/schema.js';
 import { AGENT_TOPIC, callAgent } from '../rpc/topics.js';
 import { setMigration } from '../service/live-migration.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
+import { releaseVolumes } from '../service/volumes.js';
 import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
 import { createSnapshotImage, rotateBackups } from '../service/snapshots.js';
 import { flavorOf } from '../service/servers.js';
@@ -345,6 +346,20 @@ export class ComputeAgent {
           await d.detachInterface?.(uuid, String(a.portId));
         });
       },
+      // os-volume_attachments: the volume service reserved it; the agent plugs it into the guest
+      attach_volume: async (a: BusArgs) => {
+        const uuid = String(a.uuid);
+        await withEvent(this.c, uuid, String(a.requestId ?? ''), 'compute_attach_volume', this.host, async () => {
+          if (!d.attachVolume) throw new Error(`the ${d.type} driver cannot attach volumes`);
+          await d.attachVolume(uuid, a.volume as AttachedVolume);
+        });
+      },
+      detach_volume: async (a: BusArgs) => {
+        const uuid = String(a.uuid);
+        await withEvent(this.c, uuid, String(a.requestId ?? ''), 'compute_detach_volume', this.host, async () => {
+          await d.detachVolume?.(uuid, String(a.volumeId));
+        });
+      },
       get_guest_info: async (a: BusArgs) => d.info(String(a.uuid)).catch(() => ({ powerState: 'nostate' })),
     };
   }
@@ -365,6 +380,7 @@ export class ComputeAgent {
     await this.driver.destroy(row.uuid).catch((e) => { if (!(e instanceof GuestNotFound)) throw e; });
     rmSync(join(this.opts.stateDir, 'config-drives', `${row.uuid}.iso`), { force: true });
     await this.c.network.deallocate(row.uuid);
+    await releaseVolumes(this.c, row);
     await this.c.placement.release(row.uuid);
     // a server deleted while it waited for confirm or revert: its migration's claim on the source goes too
     for (const m of await this.c.db.selectFrom('migration').select(['id', 'uuid']).where('instance_uuid', '=', row.uuid).where('status', '=', 'finished').execute()) {

@@ -4,6 +4,7 @@ import type { NetworkInfoItem } from '../network/network-api.js';
 import { fromJson, type ComputeContext } from '../service/context.js';
 import { flavorOf } from '../service/servers.js';
 import { injectedFiles } from '../service/personality.js';
+import { attachedVolume, attachmentsOf } from '../service/volumes.js';
 import { join } from 'node:path';
 import { buildConfigDrive } from './config-drive.js';
 import type { ImageCache } from './image-cache.js';
@@ -26,6 +27,10 @@ export async function instanceSpec(c: ComputeContext, row: InstanceRow, o: { dri
       ips: n.ips.filter((ip) => ip.type === 'fixed').map((ip) => ({ address: ip.address, version: ip.version, cidr: ip.cidr, gateway: ip.gateway })),
     })),
   };
+  if (c.volume) {
+    const bdms = await attachmentsOf(c, row.uuid);
+    if (bdms.length) spec.volumes = bdms.map((b) => attachedVolume(c, b));
+  }
   if (o.driver.type === 'fake' || !o.images || !row.image_ref) return spec;
   spec.metadataUrl = o.metadataUrl?.(row.uuid);
   if (row.config_drive) {

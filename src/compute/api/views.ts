@@ -31,7 +31,7 @@ const plainAddresses = (row: InstanceRow, floating?: FloatingByPort) =>
 /** The short form in GET /servers: id, name, links. */
 export const serverSummary = (ctx: RequestCtx, row: InstanceRow) => ({ id: row.uuid, name: row.name, links: links(ctx, 'servers', row.uuid) });
 
-export interface ServerExtras { metadata: Record<string, string>; tags: string[]; groups?: string[]; floating?: FloatingByPort }
+export interface ServerExtras { metadata: Record<string, string>; tags: string[]; groups?: string[]; floating?: FloatingByPort; volumes?: { volume_id: string; delete_on_termination: number }[] }
 
 /**
  * The server document, field by field as Nova shows it at the request's microversion. `basic`
@@ -91,7 +91,8 @@ export function serverView(ctx: RequestCtx, row: InstanceRow, extras: ServerExtr
     'OS-EXT-STS:task_state': row.task_state,
     'OS-EXT-STS:vm_state': row.vm_state,
     'OS-EXT-STS:power_state': row.power_state,
-    'os-extended-volumes:volumes_attached': [],
+    // 2.3: with delete_on_termination
+    'os-extended-volumes:volumes_attached': (extras.volumes ?? []).map((b) => (at(ctx, '2.3') ? { id: b.volume_id, delete_on_termination: !!b.delete_on_termination } : { id: b.volume_id })),
   });
   // Nova shows security_groups only when the server is in at least one group
   const groups = row.vm_state !== 'deleted' ? fromJson<string[]>(row.security_groups, ['default']) : [];

@@ -268,6 +268,24 @@ const injectedFiles: Migration = {
   },
 };
 
+/** Volumes attached to servers (Nova's block_device_mapping, for volumes only: the root disk is the instance's own). */
+const volumeAttachments: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('block_device_mapping')
+      .addColumn('uuid', uuid, (c) => c.primaryKey())
+      .addColumn('instance_uuid', uuid, (c) => c.notNull())
+      .addColumn('volume_id', uuid, (c) => c.notNull())
+      .addColumn('attachment_id', uuid, (c) => c.notNull())
+      .addColumn('device_name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('tag', 'varchar(255)')
+      .addColumn('delete_on_termination', 'integer', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('bdm_instance_volume').on('block_device_mapping').columns(['instance_uuid', 'volume_id']).unique().execute();
+  },
+};
+
 export const computeMigrations: Record<string, Migration> = {
   '001-initial': initial, '002-security-groups': securityGroups, '003-disk-config': diskConfig, '004-injected-files': injectedFiles,
+  '005-volume-attachments': volumeAttachments,
 };

@@ -201,7 +201,21 @@ export interface SecurityGroupRuleRow {
   created_at: string;
 }
 
+/** A volume attached to a server (Nova's block device mapping of a volume). */
+export interface BlockDeviceMappingRow {
+  uuid: string;
+  instance_uuid: string;
+  volume_id: string;
+  /** the volume service's attachment */
+  attachment_id: string;
+  device_name: string;
+  tag: string | null;
+  delete_on_termination: number;
+  created_at: string;
+}
+
 export interface ComputeDB {
+  block_device_mapping: BlockDeviceMappingRow;
   flavor: FlavorRow;
   flavor_extra_spec: FlavorExtraSpecRow;
   flavor_project: FlavorProjectRow;

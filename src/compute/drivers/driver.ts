@@ -52,8 +52,20 @@ export interface InstanceSpec {
   /** More disks after the root (rescue attaches the server's own disk here). */
   extraDisks?: string[];
   vifs: Vif[];
+  /** Volumes attached (after the root disk and config drive, in attach order). */
+  volumes?: AttachedVolume[];
   /** Guest reaches the metadata service at 169.254.169.254:80 through this host URL (user-mode networking). */
   metadataUrl?: string;
+}
+
+/** A volume as this host opens it (the volume service's connection info). */
+export interface AttachedVolume {
+  volumeId: string;
+  path: string;
+  format: 'raw' | 'qcow2';
+  /** the device name the API reported (/dev/vdb); the guest names it in its own order */
+  device: string;
+  readonly?: boolean;
 }
 
 export interface GuestInfo {
@@ -115,6 +127,11 @@ export interface ComputeDriver {
   attachInterface?(uuid: string, vif: Vif): Promise<void>;
   /** Unplugs the interface of a port (a no-op when the guest is not running or has no such interface). */
   detachInterface?(uuid: string, portId: string): Promise<void>;
+  // Volume hot-plug (os-volume_attachments). Optional, like interfaces.
+  /** Plugs a volume into the guest (recorded for its next start when it is not running). */
+  attachVolume?(uuid: string, volume: AttachedVolume): Promise<void>;
+  /** Unplugs a volume (a no-op when the guest does not have it). */
+  detachVolume?(uuid: string, volumeId: string): Promise<void>;
   close(): Promise<void>;
 }
 

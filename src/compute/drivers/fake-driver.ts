@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GuestNotFound, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type PowerState, type Vif } from './driver.js';
+import { GuestNotFound, type AttachedVolume, type ComputeDriver, type GuestInfo, type HostResources, type InstanceSpec, type PowerState, type Vif } from './driver.js';
 
 export interface FakeDriverOptions {
   /** How long a snapshot takes (ms): the server stays in task_state image_pending_upload meanwhile. Default 300. */
@@ -55,7 +55,7 @@ function bootLog(spec: InstanceSpec): string[] {
  */
 export function createFakeDriver(resources: { vcpus: number; memoryMb: number; diskGb: number }, opts: FakeDriverOptions = {}): ComputeDriver {
   const snapshotMs = opts.snapshotMs ?? 300;
-  const guests = new Map<string, { state: PowerState; console: string[]; nics?: Vif[] }>();
+  const guests = new Map<string, { state: PowerState; console: string[]; nics?: Vif[]; volumes?: AttachedVolume[] }>();
   const get = (uuid: string) => {
     const g = guests.get(uuid);
     if (!g) throw new GuestNotFound(uuid);
@@ -125,6 +125,17 @@ export function createFakeDriver(resources: { vcpus: number; memoryMb: number; d
       if (!g) return;
       g.nics = (g.nics ?? []).filter((n) => n.portId !== portId);
       g.console.push(`fake: virtio_net: interface of port ${portId} unplugged`);
+    },
+    async attachVolume(uuid, volume) {
+      const g = get(uuid);
+      g.volumes = [...(g.volumes ?? []).filter((v) => v.volumeId !== volume.volumeId), volume];
+      g.console.push(`fake: virtio_blk: volume ${volume.volumeId} plugged`);
+    },
+    async detachVolume(uuid, volumeId) {
+      const g = guests.get(uuid);
+      if (!g) return;
+      g.volumes = (g.volumes ?? []).filter((v) => v.volumeId !== volumeId);
+      g.console.push(`fake: virtio_blk: volume ${volumeId} unplugged`);
     },
     async close() { guests.clear(); },
   };

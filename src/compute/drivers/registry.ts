@@ -15,5 +15,7 @@ export function resolveDriver(cfg: ComputeConfig): 'qemu' | 'fake' {
 export async function createDriver(kind: 'qemu' | 'fake', cfg: ComputeConfig, o: { stateDir: string; cacheDir: string; logger: Logger }): Promise<ComputeDriver> {
   if (kind === 'fake') return createFakeDriver(cfg.fakeHostResources);
   const { createQemuDriver } = await import('./qemu/qemu-driver.js');
-  return createQemuDriver({ stateDir: join(o.stateDir, 'guests'), cacheDir: o.cacheDir, logger: o.logger });
+  const { withVolumeHotplug } = await import('./qemu/volume-hotplug.js');
+  const stateDir = join(o.stateDir, 'guests');
+  return withVolumeHotplug(await createQemuDriver({ stateDir, cacheDir: o.cacheDir, logger: o.logger }), stateDir, o.logger);
 }

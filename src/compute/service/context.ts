@@ -6,6 +6,7 @@ import type { Bus } from '../../core/bus/bus.js';
 import type { IdentityClient } from '../../identity/client.js';
 import type { ImageClient } from '../../image/client.js';
 import type { PlacementClient } from '../../placement/client.js';
+import type { VolumeClient } from '../../volume/client.js';
 import type { ComputeDB } from '../db/schema.js';
 import type { NetworkApi } from '../network/network-api.js';
 import type { ConsoleTokens } from '../consoles/tokens.js';
@@ -21,6 +22,8 @@ export interface ComputeContext {
   image: ImageClient;
   placement: PlacementClient;
   network: NetworkApi;
+  /** The block storage service, when it runs in this process (volume attachments). */
+  volume?: VolumeClient;
   /** Console access tokens (remote consoles and the VNC websocket proxy). */
   consoles: ConsoleTokens;
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict, HttpError, notFound } from '../../core/errors.js';
 import { nowIso } from '../../core/ids.js';
-import type { InstanceRow } from '../db/schema.js';
+import type { BlockDeviceMappingRow, InstanceRow } from '../db/schema.js';
 import type { NetworkRequest } from '../network/network-api.js';
 import { fromJson, lockKey, toJson, type Caller, type ComputeContext } from './context.js';
 import { bookFlavor, findFlavor, type BookedFlavor } from './flavors.js';
@@ -11,6 +11,7 @@ import { POWER, TASK, VM } from './states.js';
 import { castConductor } from '../rpc/topics.js';
 import { checkGroupRoom } from './server-groups.js';
 import { checkPersonalityQuota, storePersonality, type PersonalityFile } from './personality.js';
+import { volumesByServer } from './volumes.js';
 
 /** A create request after the API validated its shape. */
 export interface CreateRequest {
@@ -210,7 +211,7 @@ export async function beginTask(c: ComputeContext, caller: Caller, row: Instance
 }
 
 /** Metadata and tags of many servers at once (list views). */
-export async function extrasOf(c: ComputeContext, uuids: string[], rows: InstanceRow[] = []): Promise<{ metadata: Map<string, Record<string, string>>; tags: Map<string, string[]>; floating?: Map<string, { address: string; version: 4 | 6 }[]> }> {
+export async function extrasOf(c: ComputeContext, uuids: string[], rows: InstanceRow[] = []): Promise<{ metadata: Map<string, Record<string, string>>; tags: Map<string, string[]>; floating?: Map<string, { address: string; version: 4 | 6 }[]>; volumes?: Map<string, BlockDeviceMappingRow[]> }> {
   const metadata = new Map<string, Record<string, string>>();
   const tags = new Map<string, string[]>();
   for (let i = 0; i < uuids.length; i += 500) {
@@ -226,7 +227,8 @@ export async function extrasOf(c: ComputeContext, uuids: string[], rows: Instanc
   // floating IPs of the servers' ports: one batched question to the network service
   const ports = rows.flatMap((r) => fromJson<{ port_id: string }[]>(r.network_info, []).map((n) => n.port_id));
   const floating = c.network.floatingIps && ports.length ? await c.network.floatingIps(ports) : undefined;
-  return { metadata, tags, floating };
+  const volumes = rows.length ? await volumesByServer(c, rows.map((r) => r.uuid)) : undefined;
+  return { metadata, tags, floating, volumes };
 }
 
 export const flavorOf = (row: InstanceRow): BookedFlavor => fromJson<BookedFlavor>(row.flavor, { flavorid: '', name: '', vcpus: 0, memory_mb: 0, root_gb: 0, ephemeral_gb: 0, swap: 0, extra_specs: {} });

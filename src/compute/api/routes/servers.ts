@@ -8,6 +8,7 @@ import { castAgent } from '../../rpc/topics.js';
 import type { ComputeContext } from '../../service/context.js';
 import { fromJson } from '../../service/context.js';
 import { recordAction } from '../../service/instance-actions.js';
+import { releaseVolumes } from '../../service/volumes.js';
 import { checkDiskConfig, checkLock, createServers, extrasOf, getInstance, type CreateRequest } from '../../service/servers.js';
 import { parsePersonality } from '../../service/personality.js';
 import { TASK, VM, vmStatesOf } from '../../service/states.js';
@@ -250,7 +251,7 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
     rows = rows.slice(i + 1);
   }
   if (limit !== undefined) rows = rows.slice(0, limit);
-  const servers = rows.map((r) => (detail ? serverView(ctx, r, { metadata: extras.metadata.get(r.uuid) ?? {}, tags: extras.tags.get(r.uuid) ?? [], floating: extras.floating }, admin) : serverSummary(ctx, r)));
+  const servers = rows.map((r) => (detail ? serverView(ctx, r, { metadata: extras.metadata.get(r.uuid) ?? {}, tags: extras.tags.get(r.uuid) ?? [], floating: extras.floating, volumes: extras.volumes?.get(r.uuid) }, admin) : serverSummary(ctx, r)));
   return { servers, rows };
 }
 
@@ -258,7 +259,7 @@ async function listServers(c: ComputeContext, ctx: RequestCtx, detail: boolean) 
 export async function showServer(c: ComputeContext, ctx: RequestCtx, row: InstanceRow, form: 'full' | 'update' | 'rebuild' = 'full') {
   const extras = await extrasOf(c, [row.uuid], [row]);
   const groups = (await c.db.selectFrom('server_group_member').select('group_uuid').where('instance_uuid', '=', row.uuid).execute()).map((g) => g.group_uuid);
-  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [], groups, floating: extras.floating }, callerOf(ctx).isAdmin, form) };
+  return { server: serverView(ctx, row, { metadata: extras.metadata.get(row.uuid) ?? {}, tags: extras.tags.get(row.uuid) ?? [], groups, floating: extras.floating, volumes: extras.volumes?.get(row.uuid) }, callerOf(ctx).isAdmin, form) };
 }
 
 /** Loads the server of the URL as the policy target (404 before 403, as Nova). */
@@ -353,6 +354,7 @@ export async function deleteServer(c: ComputeContext, ctx: RequestCtx, row: Inst
   if (!row.host) {
     // Nova's local delete: a shelved-offloaded server still has its ports
     await c.network.deallocate(row.uuid);
+    await releaseVolumes(c, row);
     await c.placement.release(row.uuid);
     await c.db.updateTable('instance').set({ vm_state: VM.DELETED, task_state: null, deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('uuid', '=', row.uuid).execute();
     return;

@@ -53,6 +53,12 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
   if (spec.root) a.push('-drive', `file=${q(o.diskPath ?? p.disk)},format=qcow2,if=none,id=root,cache=writeback`, '-device', 'virtio-blk-pci,drive=root');
   (spec.extraDisks ?? []).forEach((d, i) => a.push('-drive', `file=${q(d)},format=qcow2,if=none,id=extra${i},cache=writeback`, '-device', `virtio-blk-pci,drive=extra${i}`));
   if (spec.configDrive) a.push('-drive', `file=${q(spec.configDrive)},format=raw,if=none,id=cd0,readonly=on`, '-device', 'virtio-blk-pci,drive=cd0');
+  // volumes with the ids a hot-plug gives them, so a detach finds a volume the guest booted with
+  for (const v of spec.volumes ?? []) {
+    const ids = volumeIds(v.volumeId);
+    a.push('-blockdev', `driver=${v.format},node-name=${ids.node},read-only=${v.readonly ? 'on' : 'off'},file.driver=file,file.filename=${q(v.path)}`,
+      '-device', `virtio-blk-pci,id=${ids.device},drive=${ids.node},serial=${v.volumeId.slice(0, 20)}`);
+  }
   let sshForwarded = false;
   spec.vifs.forEach((v, i) => {
     const id = `n${i}`;
@@ -73,6 +79,12 @@ export function qemuArgs(spec: InstanceSpec, p: GuestPaths, o: LaunchOptions): s
   else if (o.incomingDefer) a.push('-incoming', 'defer');
   return a;
 }
+
+/** QEMU ids of a volume's block node and disk (node names are at most 31 characters). */
+export const volumeIds = (volumeId: string) => {
+  const short = volumeId.replaceAll('-', '').slice(0, 24);
+  return { node: `vol-${short}`, device: `disk-${short}` };
+};
 
 /** QEMU ids of a port's tap interface (the same at boot and at hot-plug). */
 export const nicIds = (portId: string) => ({ netdev: `net-${portId}`, device: `nic-${portId}` });

@@ -1,5 +1,6 @@
 import { badRequest, notFound } from '../../../core/errors.js';
-import { nextLink, paginate, parsePage } from '../../../core/http/pagination.js';
+import { nextLink, parsePage } from '../../../core/http/pagination.js';
+import { pageOf, sortRows } from './volumes.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
 import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../../service/quotas.js';
@@ -16,6 +17,22 @@ export const miscPolicy: Record<string, string> = {
   'volume:snapshot': 'rule:project_member_or_admin',
   'volume:get_snapshot': 'rule:project_reader_or_admin',
 };
+
+/** Cinder's extensions list (what the API answers to, by its historical names). */
+const EXTENSIONS: [string, string, string][] = [
+  ['os-availability-zone', 'AvailabilityZones', 'Describe Availability Zones.'],
+  ['os-extended-snapshot-attributes', 'ExtendedSnapshotAttributes', 'Extended SnapshotAttributes support.'],
+  ['os-hosts', 'Hosts', 'Admin-only host administration.'],
+  ['os-quota-sets', 'Quotas', 'Quota management support.'],
+  ['os-types-extra-specs', 'TypesExtraSpecs', 'Type extra specs support.'],
+  ['os-types-manage', 'TypesManage', 'Types manage support.'],
+  ['os-used-limits', 'UsedLimits', 'Provide data on limited resources that are being used.'],
+  ['os-vol-host-attr', 'VolumeHostAttribute', 'Expose host as an attribute of a volume.'],
+  ['os-vol-mig-status-attr', 'VolumeMigStatusAttribute', 'Expose migration_status as an attribute of a volume.'],
+  ['os-vol-tenant-attr', 'VolumeTenantAttribute', 'Expose the internal project_id as an attribute of a volume.'],
+  ['os-volume-actions', 'VolumeActions', 'Enable volume actions.'],
+  ['os-vol-image-meta', 'VolumeImageMetadata', 'Show image metadata associated with the volume.'],
+];
 
 const version = (ctx: RequestCtx, v: 'v3.0' | 'v2.0') => ({
   id: v, status: v === 'v3.0' ? 'CURRENT' : 'DEPRECATED', updated: v === 'v3.0' ? '2023-08-31T00:00:00Z' : '2017-02-25T12:00:00Z',
@@ -47,7 +64,7 @@ export function miscRoutes(c: VolumeContext): Route[] {
     const caller = callerOf(ctx);
     const at = q1(ctx, 'all_tenants');
     const rows = await listSnapshots(c, caller, { allTenants: at !== undefined && at !== '0', name: q1(ctx, 'name'), status: q1(ctx, 'status'), volumeId: q1(ctx, 'volume_id') });
-    const { items, more } = paginate(rows, parsePage(ctx.query));
+    const { items, more } = pageOf(ctx, sortRows(ctx, rows), parsePage(ctx.query));
     const next = nextLink(new URL(`${ctx.req.protocol}://${ctx.req.headers.host}${ctx.req.url}`), items, more);
     return { snapshots: items.map((s) => snapshotView(ctx, s, detail)), ...(next ? { snapshots_links: [{ rel: 'next', href: next }] } : {}) };
   };
@@ -106,7 +123,7 @@ export function miscRoutes(c: VolumeContext): Route[] {
     { method: 'GET', url: `${b}/snapshots/detail`, policy: 'volume:get_snapshot', target: own, handler: (ctx) => snapList(ctx, true) },
     { method: 'POST', url: `${b}/snapshots`, policy: 'volume:snapshot', target: own, status: 202, handler: async (ctx) => {
       const s = member(ctx.body, 'snapshot');
-      if (typeof s.volume_id !== 'string') throw badRequest("Invalid input received: 'volume_id' is a required property");
+      if (typeof s.volume_id !== 'string') throw notFound(`Volume ${String(s.volume_id ?? '')} could not be found.`);
       const row = await createSnapshot(c, callerOf(ctx), {
         volumeId: s.volume_id, name: optString(s.name ?? s.display_name, 'name'), description: optString(s.description ?? s.display_description, 'description'),
         metadata: s.metadata ? metadataOf(s.metadata) : undefined, force: s.force === undefined ? false : boolOf(s.force, 'force'),
@@ -164,6 +181,38 @@ export function miscRoutes(c: VolumeContext): Route[] {
       } } };
     } },
     { method: 'GET', url: `${b}/os-availability-zone`, policy: 'authenticated', handler: () => ({ availabilityZoneInfo: [{ zoneName: c.availabilityZone, zoneState: { available: true } }] }) },
-    { method: 'GET', url: `${b}/extensions`, policy: 'authenticated', handler: () => ({ extensions: [] }) },
+    { method: 'GET', url: `${b}/extensions`, policy: 'authenticated', handler: () => ({ extensions: EXTENSIONS.map(([alias, name, description]) => ({ alias, name, description, links: [], updated: '2013-04-18T00:00:00+00:00' })) }) },
+    // snapshot metadata
+    { method: 'GET', url: `${b}/snapshots/:id/metadata`, policy: 'volume:get_snapshot', target: snapTarget, handler: async (ctx) => ({ metadata: fromJson((await getSnapshot(c, callerOf(ctx), ctx.params.id)).metadata, {}) }) },
+    ...(['POST', 'PUT'] as const).map((method): Route => ({ method, url: `${b}/snapshots/:id/metadata`, policy: 'volume:snapshot', target: snapTarget, handler: async (ctx) => {
+      const row = await getSnapshot(c, callerOf(ctx), ctx.params.id);
+      if (!isObj(ctx.body) || !('metadata' in ctx.body)) throw badRequest("Invalid input received: Missing required element 'metadata' in request body.");
+      const add = metadataOf(ctx.body.metadata);
+      const m = method === 'POST' ? { ...fromJson<Record<string, string>>(row.metadata, {}), ...add } : add;
+      await updateSnapshot(c, callerOf(ctx), row.id, { metadata: toJson(m) });
+      return { metadata: m };
+    } })),
+    { method: 'GET', url: `${b}/snapshots/:id/metadata/:key`, policy: 'volume:get_snapshot', target: snapTarget, handler: async (ctx) => {
+      const m = fromJson<Record<string, string>>((await getSnapshot(c, callerOf(ctx), ctx.params.id)).metadata, {});
+      if (!(ctx.params.key in m)) throw notFound(`Snapshot ${ctx.params.id} has no metadata with key ${ctx.params.key}.`);
+      return { meta: { [ctx.params.key]: m[ctx.params.key] } };
+    } },
+    { method: 'PUT', url: `${b}/snapshots/:id/metadata/:key`, policy: 'volume:snapshot', target: snapTarget, handler: async (ctx) => {
+      const row = await getSnapshot(c, callerOf(ctx), ctx.params.id);
+      const meta = isObj(ctx.body) ? metadataOf(ctx.body.meta, 'meta') : undefined;
+      if (!meta || Object.keys(meta).length !== 1) throw badRequest('Malformed request body: meta must have exactly one item.');
+      if (!(ctx.params.key in meta)) throw badRequest('Request body and URI mismatch');
+      await updateSnapshot(c, callerOf(ctx), row.id, { metadata: toJson({ ...fromJson<Record<string, string>>(row.metadata, {}), ...meta }) });
+      return { meta };
+    } },
+    { method: 'DELETE', url: `${b}/snapshots/:id/metadata/:key`, policy: 'volume:snapshot', target: snapTarget, handler: async (ctx) => {
+      const row = await getSnapshot(c, callerOf(ctx), ctx.params.id);
+      const m = fromJson<Record<string, string>>(row.metadata, {});
+      if (!(ctx.params.key in m)) throw notFound(`Snapshot ${row.id} has no metadata with key ${ctx.params.key}.`);
+      delete m[ctx.params.key];
+      await updateSnapshot(c, callerOf(ctx), row.id, { metadata: toJson(m) });
+      ctx.reply.code(200);
+      return ctx.reply.send();
+    } },
   ];
 }

@@ -1,6 +1,6 @@
 import { badRequest, HttpError, notFound } from '../../../core/errors.js';
 import { nowIso } from '../../../core/ids.js';
-import { paginate, parsePage, nextLink } from '../../../core/http/pagination.js';
+import { paginate, parsePage, nextLink, type PageRequest } from '../../../core/http/pagination.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { VolumeRow } from '../../db/schema.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
@@ -25,10 +25,21 @@ export const volumesPolicy: Record<string, string> = {
   [`${P}:metadata`]: 'rule:project_member_or_admin',
 };
 
+/**
+ * A page of a sorted list: ?offset= skips, then limit/marker; a next link whenever the page is
+ * full (Cinder links on a full page even when nothing follows).
+ */
+export function pageOf<T extends { id: string }>(ctx: RequestCtx, rows: T[], page: PageRequest): { items: T[]; more: boolean } {
+  const off = q1(ctx, 'offset');
+  if (off !== undefined && !/^\d+$/.test(off)) throw badRequest(`Invalid input received: offset ${off} must be a non-negative integer.`);
+  const r = paginate(off ? rows.slice(Number(off)) : rows, page);
+  return { items: r.items, more: r.more || (page.limit !== undefined && page.limit > 0 && r.items.length === page.limit) };
+}
+
 const SORT_KEYS = new Set(['id', 'name', 'status', 'size', 'created_at', 'updated_at', 'availability_zone', 'bootable']);
 
 /** Cinder's sort=key[:dir],... or sort_key/sort_dir (default created_at desc). */
-function sortRows(ctx: RequestCtx, rows: VolumeRow[]): VolumeRow[] {
+export function sortRows<T extends { id: string }>(ctx: RequestCtx, rows: T[]): T[] {
   const spec: [string, string][] = [];
   const sort = q1(ctx, 'sort');
   if (sort) for (const part of sort.split(',')) { const [k, d = 'desc'] = part.trim().split(':'); spec.push([k, d]); }
@@ -64,7 +75,7 @@ export function volumesRoutes(c: VolumeContext): Route[] {
       name: q1(ctx, 'name') ?? q1(ctx, 'display_name'), status: q1(ctx, 'status'), metadata,
       bootable: q1(ctx, 'bootable') === undefined ? undefined : boolOf(q1(ctx, 'bootable'), 'bootable'), availabilityZone: q1(ctx, 'availability_zone'),
     }));
-    const { items, more } = paginate(rows, page);
+    const { items, more } = pageOf(ctx, rows, page);
     const names = await typeNames();
     const att = detail ? await attachmentsOf(c, items.map((r) => r.id)) : new Map();
     const url = new URL(`${ctx.req.protocol}://${ctx.req.headers.host}${ctx.req.url}`);
@@ -154,7 +165,8 @@ export function volumesRoutes(c: VolumeContext): Route[] {
       if (!(ctx.params.key in m)) throw notFound(`Volume ${row.id} has no metadata with key ${ctx.params.key}.`);
       delete m[ctx.params.key];
       await setMeta(row.id, m);
-      return {};
+      ctx.reply.code(200);
+      return ctx.reply.send();
     }),
     r('POST', '/:id/action', 'attach', async (ctx) => volumeAction(c, ctx), 202),
   ];
@@ -190,7 +202,10 @@ async function volumeAction(c: VolumeContext, ctx: RequestCtx): Promise<unknown>
       const row = await getVolume(c, caller, id);
       if (args.readonly === undefined) throw badRequest("Invalid input received: 'readonly' is a required property");
       if (!['available', 'in-use'].includes(row.status)) throw badRequest(`Invalid volume: Volume status must be available or in-use, but current status is: ${row.status}.`);
-      await c.db.updateTable('volume').set({ readonly: boolOf(args.readonly, 'readonly') ? 1 : 0, updated_at: nowIso() }).where('id', '=', row.id).execute();
+      const ro = boolOf(args.readonly, 'readonly');
+      // Cinder shows the flag in the volume's metadata (its admin metadata)
+      const metadata = toJson({ ...fromJson<Record<string, string>>(row.metadata, {}), readonly: ro ? 'True' : 'False' });
+      await c.db.updateTable('volume').set({ readonly: ro ? 1 : 0, metadata, updated_at: nowIso() }).where('id', '=', row.id).execute();
       return undefined;
     }
     case 'os-reserve':
