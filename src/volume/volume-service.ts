@@ -22,6 +22,7 @@ import type { ServiceDeps } from '../all-in-one.js';
 import { MAX_VERSION, MIN_VERSION, versions } from './api/common.js';
 import { volumeBasePolicy } from './api/policy-defaults.js';
 import { miscPolicy, miscRoutes, versionRoutes } from './api/routes/misc.js';
+import { adminPolicy, adminRoutes } from './api/routes/admin.js';
 import { volumesPolicy, volumesRoutes } from './api/routes/volumes.js';
 import { volumeMigrations } from './db/migrations.js';
 import type { VolumeDB } from './db/schema.js';
@@ -54,7 +55,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
     return {
       name: 'volume',
       errorFormat: novaErrorFormat,
-      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy },
+      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy, ...adminPolicy },
       context: c,
       client: inProcessVolumeClient(c),
       attach(app: FastifyInstance, routeDeps) {
@@ -67,7 +68,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
           const path = req.url.split('?')[0];
           if (path.length > 4 && path.endsWith('/') && path !== '/v3/') throw notFound('The resource could not be found.');
         });
-        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c)], routeDeps);
+        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c), ...adminRoutes(c)], routeDeps);
       },
       async close() {
         await Promise.allSettled([...c.pending]);

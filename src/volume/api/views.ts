@@ -51,7 +51,7 @@ export function snapshotView(ctx: RequestCtx, s: SnapshotRow, detail: boolean) {
     name: s.name, volume_id: s.volume_id, metadata: fromJson<Record<string, string>>(s.metadata, {}), size: s.size,
   };
   if (detail) {
-    out['os-extended-snapshot-attributes:progress'] = s.status === 'available' ? '100%' : '0%';
+    out['os-extended-snapshot-attributes:progress'] = s.progress ?? (s.status === 'available' ? '100%' : '0%');
     out['os-extended-snapshot-attributes:project_id'] = s.project_id;
   }
   if (at(ctx, '3.41')) out.user_id = s.user_id;
@@ -61,5 +61,5 @@ export function snapshotView(ctx: RequestCtx, s: SnapshotRow, detail: boolean) {
 
 export const typeView = (t: VolumeTypeRow, isAdmin: boolean) => ({
   id: t.id, name: t.name, description: t.description, is_public: !!t.is_public, 'os-volume-type-access:is_public': !!t.is_public,
-  qos_specs_id: null, ...(isAdmin ? { extra_specs: fromJson<Record<string, string>>(t.extra_specs, {}) } : {}),
+  ...(isAdmin ? { extra_specs: fromJson<Record<string, string>>(t.extra_specs, {}) } : {}),
 });

@@ -72,4 +72,11 @@ const initial: Migration = {
   },
 };
 
-export const volumeMigrations: Record<string, Migration> = { '001-initial': initial };
+/** A snapshot's progress as os-update_snapshot_status sets it. */
+const snapshotProgress: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('snapshot').addColumn('progress', 'varchar(32)').execute();
+  },
+};
+
+export const volumeMigrations: Record<string, Migration> = { '001-initial': initial, '002-snapshot-progress': snapshotProgress };

@@ -51,6 +51,8 @@ export interface SnapshotRow {
   /** creating, available, deleting, error */
   status: string;
   metadata: string;
+  /** '80%' when a back end reported it (os-update_snapshot_status); else from the status */
+  progress: string | null;
   created_at: string;
   updated_at: string | null;
 }

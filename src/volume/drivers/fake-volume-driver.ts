@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { VolumeDriver } from './volume-driver.js';
 
 /**
@@ -21,6 +22,7 @@ export function createFakeVolumeDriver(totalGb = 10_000): VolumeDriver & { volum
     async delete(id) { volumes.delete(id); },
     async snapshot(_volumeId, snapshotId) { snapshots.add(snapshotId); },
     async deleteSnapshot(snapshotId) { snapshots.delete(snapshotId); },
+    async read() { return Readable.from([]); },
     connection: (id) => ({ driverVolumeType: 'fake', path: `fake-volume:${id}`, format: 'raw' }),
     async capacity() {
       const used = [...volumes.values()].reduce((a, b) => a + b, 0);

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, stat, truncate, open } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../../core/host/tools.js';
 import type { VolumeDriver } from './volume-driver.js';
@@ -76,6 +76,7 @@ export function createFileVolumeDriver(dataDir: string): VolumeDriver {
       await build(join(snapDir, snapshotId), (tmp) => copy(path(volumeId), tmp));
     },
     async deleteSnapshot(snapshotId) { await rm(join(snapDir, snapshotId), { force: true }); },
+    async read(id) { return createReadStream(path(id)); },
     connection: (id) => ({ driverVolumeType: 'file', path: path(id), format: 'raw' }),
     async capacity() {
       await ready;

@@ -30,6 +30,8 @@ export interface VolumeDriver {
   snapshot(volumeId: string, snapshotId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
   connection(id: string): VolumeConnection;
+  /** The volume's data as a raw image (upload to the image service); the fake has none (empty). */
+  read(id: string): Promise<Readable>;
   /** Total and free capacity in GiB (scheduler stats, pools). */
   capacity(): Promise<{ totalGb: number; freeGb: number }>;
 }

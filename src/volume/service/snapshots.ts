@@ -29,7 +29,7 @@ export async function createSnapshot(c: VolumeContext, caller: Caller, r: { volu
   const now = nowIso();
   const row: SnapshotRow = {
     id: randomUUID(), project_id: vol.project_id, user_id: caller.userId, volume_id: vol.id, name: r.name ?? null, description: r.description ?? null,
-    size: vol.size, status: 'creating', metadata: toJson(r.metadata ?? {}), created_at: now, updated_at: now,
+    size: vol.size, status: 'creating', metadata: toJson(r.metadata ?? {}), progress: null, created_at: now, updated_at: now,
   };
   await c.db.transaction().execute(async (trx) => {
     await lockKey(trx, c.kind, `volume-quota:${vol.project_id}`);
@@ -49,6 +49,16 @@ export async function updateSnapshot(c: VolumeContext, caller: Caller, id: strin
   const values = { ...set, updated_at: nowIso() };
   await c.db.updateTable('snapshot').set(values).where('id', '=', id).execute();
   return { ...row, ...values };
+}
+
+const SNAPSHOT_STATES = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'backing-up', 'restoring', 'unmanaging'];
+
+/** os-reset_status (admin) and os-update_snapshot_status (a back end's report: status and progress). */
+export async function setSnapshotStatus(c: VolumeContext, caller: Caller, id: string, status: unknown, progress?: unknown): Promise<void> {
+  await getSnapshot(c, caller, id);
+  if (typeof status !== 'string' || !SNAPSHOT_STATES.includes(status)) throw badRequest(`Invalid input received: Invalid snapshot status ${String(status)}`);
+  if (progress !== undefined && (typeof progress !== 'string' || !/^\d{1,3}%$/.test(progress))) throw badRequest(`Invalid input received: progress ${String(progress)}`);
+  await c.db.updateTable('snapshot').set({ status, ...(progress !== undefined ? { progress: progress as string } : {}), updated_at: nowIso() }).where('id', '=', id).execute();
 }
 
 export async function deleteSnapshot(c: VolumeContext, caller: Caller, id: string, force = false): Promise<void> {

@@ -271,3 +271,33 @@ export async function resetStatus(c: VolumeContext, id: string, s: { status?: st
 }
 
 export const quotaError = (e: unknown) => e instanceof HttpError && e.status === 413;
+
+/** os-volume_upload_image: a new image in the image service with the volume's data (the volume is 'uploading' meanwhile). */
+export async function uploadToImage(c: VolumeContext, caller: Caller & { roles?: string[] }, id: string, a: Record<string, any>): Promise<Record<string, unknown>> {
+  if (!c.image) throw badRequest('Invalid input received: the image service is not available.');
+  const row = await getVolume(c, caller, id);
+  const force = a.force === true || a.force === 'true' || a.force === 'True';
+  if (!(row.status === 'available' || (force && row.status === 'in-use'))) throw invalidVolume(`Volume ${id} status must be available or in-use with force, but current status is: ${row.status}.`);
+  if (typeof a.image_name !== 'string' || !a.image_name) throw badRequest('Invalid input received: No image_name was specified in request.');
+  const diskFormat = typeof a.disk_format === 'string' ? a.disk_format : 'raw';
+  if (diskFormat !== 'raw') throw badRequest(`Invalid input received: this cloud uploads volumes as raw images (disk_format ${diskFormat} asked).`);
+  const containerFormat = typeof a.container_format === 'string' ? a.container_format : 'bare';
+  const viewer = { projectId: caller.projectId, isAdmin: caller.isAdmin, userId: caller.userId, roles: caller.roles };
+  const body: Record<string, unknown> = { name: a.image_name, disk_format: diskFormat, container_format: containerFormat, min_disk: row.size };
+  if (typeof a.visibility === 'string') body.visibility = a.visibility;
+  if (typeof a.protected === 'boolean') body.protected = a.protected;
+  const image = await c.image.createImage(body, viewer);
+  await setStatus(c, id, [row.status], 'uploading');
+  background(c, async () => {
+    await c.image!.upload(String(image.id), await c.driver.read(id), viewer);
+    await setStatus(c, id, ['uploading'], row.status);
+  }, async () => {
+    await c.image!.deleteImage(String(image.id), viewer).catch(() => undefined);
+    await setStatus(c, id, ['uploading'], row.status);
+  });
+  const type = await c.db.selectFrom('volume_type').select('name').where('id', '=', row.volume_type_id).executeTakeFirst();
+  return {
+    id, updated_at: row.updated_at, status: 'uploading', display_description: row.description, size: row.size, volume_type: type ? { name: type.name, id: row.volume_type_id } : null,
+    image_id: image.id, container_format: containerFormat, disk_format: diskFormat, image_name: a.image_name, protected: image.protected ?? false, visibility: image.visibility,
+  };
+}

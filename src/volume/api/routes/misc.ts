@@ -4,7 +4,7 @@ import { pageOf, sortRows } from './volumes.js';
 import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
 import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../../service/quotas.js';
-import { createSnapshot, deleteSnapshot, getSnapshot, listSnapshots, updateSnapshot } from '../../service/snapshots.js';
+import { createSnapshot, deleteSnapshot, getSnapshot, listSnapshots, setSnapshotStatus, updateSnapshot } from '../../service/snapshots.js';
 import { createType, deleteType, ensureDefaultType, findType, listTypes, updateType } from '../../service/types.js';
 import { baseUrl, boolOf, callerOf, isObj, MAX_VERSION, member, metadataOf, MIN_VERSION, optString, q1 } from '../common.js';
 import { snapshotView, typeView } from '../views.js';
@@ -16,6 +16,7 @@ export const miscPolicy: Record<string, string> = {
   'volume_extension:quotas:delete': 'rule:admin_api',
   'volume:snapshot': 'rule:project_member_or_admin',
   'volume:get_snapshot': 'rule:project_reader_or_admin',
+  'volume_extension:snapshot_admin_actions': 'rule:admin_api',
 };
 
 /** Cinder's extensions list (what the API answers to, by its historical names). */
@@ -137,6 +138,17 @@ export function miscRoutes(c: VolumeContext): Route[] {
       if (s.name !== undefined || s.display_name !== undefined) set.name = optString(s.name ?? s.display_name, 'name') ?? null;
       if (s.description !== undefined || s.display_description !== undefined) set.description = optString(s.description ?? s.display_description, 'description') ?? null;
       return { snapshot: snapshotView(ctx, await updateSnapshot(c, callerOf(ctx), ctx.params.id, set), false) };
+    } },
+    { method: 'POST', url: `${b}/snapshots/:id/action`, policy: 'volume:snapshot', target: snapTarget, status: 202, handler: async (ctx) => {
+      if (!isObj(ctx.body) || Object.keys(ctx.body).length !== 1) throw badRequest('Invalid input received: the body must have exactly one action.');
+      const [action, a] = Object.entries(ctx.body)[0];
+      const args = isObj(a) ? a : {};
+      const caller = callerOf(ctx);
+      if (action === 'os-reset_status' || action === 'os-force_delete') ctx.enforce('volume_extension:snapshot_admin_actions', { project_id: caller.projectId });
+      if (action === 'os-reset_status') await setSnapshotStatus(c, caller, ctx.params.id, args.status);
+      else if (action === 'os-update_snapshot_status') await setSnapshotStatus(c, caller, ctx.params.id, args.status, args.progress);
+      else if (action === 'os-force_delete') await deleteSnapshot(c, caller, ctx.params.id, true);
+      else throw badRequest(`Invalid input received: There is no such action: ${action}`);
     } },
     { method: 'DELETE', url: `${b}/snapshots/:id`, policy: 'volume:snapshot', target: snapTarget, status: 202, handler: async (ctx) => { await deleteSnapshot(c, callerOf(ctx), ctx.params.id); } },
     // quotas

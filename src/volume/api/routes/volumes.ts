@@ -5,7 +5,7 @@ import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { VolumeRow } from '../../db/schema.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
 import {
-  attachmentsOf, beginDetaching, completeAttach, createVolume, deleteVolume, extendVolume, getVolume, listVolumes, removeAttachment,
+  attachmentsOf, beginDetaching, uploadToImage, completeAttach, createVolume, deleteVolume, extendVolume, getVolume, listVolumes, removeAttachment,
   reserve, resetStatus, rollDetaching, unreserve, updateVolume,
 } from '../../service/volumes.js';
 import { at, boolOf, callerOf, isObj, member, metadataOf, optString, q1, sizeOf } from '../common.js';
@@ -32,7 +32,7 @@ export const volumesPolicy: Record<string, string> = {
 export function pageOf<T extends { id: string }>(ctx: RequestCtx, rows: T[], page: PageRequest): { items: T[]; more: boolean } {
   const off = q1(ctx, 'offset');
   if (off !== undefined && !/^\d+$/.test(off)) throw badRequest(`Invalid input received: offset ${off} must be a non-negative integer.`);
-  const r = paginate(off ? rows.slice(Number(off)) : rows, page);
+  const r = paginate(off ? rows.slice(Number(off)) : rows, page, 404);
   return { items: r.items, more: r.more || (page.limit !== undefined && page.limit > 0 && r.items.length === page.limit) };
 }
 
@@ -44,6 +44,7 @@ export function sortRows<T extends { id: string }>(ctx: RequestCtx, rows: T[]): 
   const sort = q1(ctx, 'sort');
   if (sort) for (const part of sort.split(',')) { const [k, d = 'desc'] = part.trim().split(':'); spec.push([k, d]); }
   else if (q1(ctx, 'sort_key')) spec.push([q1(ctx, 'sort_key')!, q1(ctx, 'sort_dir') ?? 'desc']);
+  for (const s of spec) if (s[0] === 'display_name') s[0] = 'name';
   for (const [k, d] of spec) {
     if (!SORT_KEYS.has(k)) throw badRequest(`Invalid input received: Invalid sort key ${k}`);
     if (!['asc', 'desc'].includes(d)) throw badRequest(`Invalid input received: Unknown sort direction, must be 'desc' or 'asc'`);
@@ -250,6 +251,30 @@ async function volumeAction(c: VolumeContext, ctx: RequestCtx): Promise<unknown>
     case 'os-terminate_connection':
       await getVolume(c, caller, id);
       return undefined;
+    case 'os-set_image_metadata': {
+      const row = await getVolume(c, caller, id);
+      const add = metadataOf(args.metadata);
+      const m = { ...fromJson<Record<string, string>>(row.image_metadata, {}), ...add };
+      await c.db.updateTable('volume').set({ image_metadata: toJson(m), updated_at: nowIso() }).where('id', '=', row.id).execute();
+      ctx.reply.code(200);
+      return { metadata: m };
+    }
+    case 'os-unset_image_metadata': {
+      const row = await getVolume(c, caller, id);
+      const m = fromJson<Record<string, string>>(row.image_metadata, {});
+      if (typeof args.key !== 'string' || !(args.key in m)) throw notFound(`Glance metadata for volume ${id} with key ${String(args.key)} could not be found.`);
+      delete m[args.key];
+      await c.db.updateTable('volume').set({ image_metadata: toJson(m), updated_at: nowIso() }).where('id', '=', row.id).execute();
+      ctx.reply.code(200);
+      return ctx.reply.send();
+    }
+    case 'os-show_image_metadata': {
+      const row = await getVolume(c, caller, id);
+      ctx.reply.code(200);
+      return { metadata: fromJson<Record<string, string>>(row.image_metadata, {}) };
+    }
+    case 'os-volume_upload_image':
+      return { 'os-volume_upload_image': await uploadToImage(c, { ...caller, roles: ctx.auth.roles.map((x) => x.name) }, id, args) };
     case 'os-force_delete':
       ctx.enforce('volume:force_delete', { project_id: caller.projectId });
       await deleteVolume(c, caller, id, { force: true });
