@@ -79,4 +79,17 @@ const snapshotProgress: Migration = {
   },
 };
 
-export const volumeMigrations: Record<string, Migration> = { '001-initial': initial, '002-snapshot-progress': snapshotProgress };
+/** Projects a private volume type is shared with (os-volume-type-access). */
+const typeAccess: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('volume_type_project')
+      .addColumn('type_id', id, (c) => c.notNull())
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('volume_type_project_pk', ['type_id', 'project_id'])
+      .execute();
+  },
+};
+
+export const volumeMigrations: Record<string, Migration> = {
+  '001-initial': initial, '002-snapshot-progress': snapshotProgress, '003-type-access': typeAccess,
+};

@@ -67,6 +67,11 @@ export interface VolumeTypeRow {
   created_at: string;
 }
 
+export interface VolumeTypeProjectRow {
+  type_id: string;
+  project_id: string;
+}
+
 export interface QuotaRow {
   project_id: string;
   resource: string;
@@ -78,5 +83,6 @@ export interface VolumeDB {
   volume_attachment: AttachmentRow;
   snapshot: SnapshotRow;
   volume_type: VolumeTypeRow;
+  volume_type_project: VolumeTypeProjectRow;
   quota: QuotaRow;
 }

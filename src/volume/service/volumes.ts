@@ -102,7 +102,7 @@ export async function createVolume(c: VolumeContext, caller: Caller & { roles?: 
     imageMeta = imageMetadataOf(image);
   }
   if (size === undefined || !Number.isInteger(size) || size < 1) throw badRequest(`Invalid input received: "size" (${String(size)}) must be an integer greater than 0.`);
-  if (r.volumeType !== undefined) typeId = (await findType(c, r.volumeType)).id;
+  if (r.volumeType !== undefined) typeId = (await findType(c, r.volumeType, caller)).id;
   typeId ??= (await ensureDefaultType(c)).id;
   const now = nowIso();
   const row: VolumeRow = {
@@ -300,4 +300,15 @@ export async function uploadToImage(c: VolumeContext, caller: Caller & { roles?:
     id, updated_at: row.updated_at, status: 'uploading', display_description: row.description, size: row.size, volume_type: type ? { name: type.name, id: row.volume_type_id } : null,
     image_id: image.id, container_format: containerFormat, disk_format: diskFormat, image_name: a.image_name, protected: image.protected ?? false, visibility: image.visibility,
   };
+}
+
+/** os-retype: one back end here, so a new type is a relabel of an available or in-use volume. */
+export async function retype(c: VolumeContext, caller: Caller, id: string, newType: unknown): Promise<void> {
+  const row = await getVolume(c, caller, id);
+  if (typeof newType !== 'string' || !newType) throw badRequest("Invalid input received: 'new_type' is a required property");
+  if (!['available', 'in-use'].includes(row.status)) throw invalidVolume(`Volume ${id} status must be available or in-use, but current status is: ${row.status}.`);
+  const t = await findType(c, newType, caller);
+  if (t.id === row.volume_type_id) throw badRequest('Invalid input received: New volume type must be different from the original.');
+  await setStatus(c, id, [row.status], 'retyping');
+  await setStatus(c, id, ['retyping'], row.status, { volume_type_id: t.id });
 }

@@ -5,7 +5,7 @@ import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
 import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../../service/quotas.js';
 import { createSnapshot, deleteSnapshot, getSnapshot, listSnapshots, setSnapshotStatus, updateSnapshot } from '../../service/snapshots.js';
-import { createType, deleteType, ensureDefaultType, findType, listTypes, updateType } from '../../service/types.js';
+import { createType, deleteType, ensureDefaultType, findType, listTypes, setTypeAccess, typeProjects, updateType } from '../../service/types.js';
 import { baseUrl, boolOf, callerOf, isObj, MAX_VERSION, member, metadataOf, MIN_VERSION, optString, q1 } from '../common.js';
 import { snapshotView, typeView } from '../views.js';
 
@@ -73,10 +73,21 @@ export function miscRoutes(c: VolumeContext): Route[] {
     // volume types
     { method: 'GET', url: `${b}/types`, policy: 'authenticated', handler: async (ctx) => {
       await ensureDefaultType(c);
-      return { volume_types: (await listTypes(c, callerOf(ctx).isAdmin)).map((t) => typeView(t, callerOf(ctx).isAdmin)) };
+      return { volume_types: (await listTypes(c, callerOf(ctx))).map((t) => typeView(t, callerOf(ctx).isAdmin)) };
     } },
     { method: 'GET', url: `${b}/types/default`, policy: 'authenticated', handler: async (ctx) => ({ volume_type: typeView(await ensureDefaultType(c), callerOf(ctx).isAdmin) }) },
-    { method: 'GET', url: `${b}/types/:id`, policy: 'authenticated', handler: async (ctx) => ({ volume_type: typeView(await findType(c, ctx.params.id), callerOf(ctx).isAdmin) }) },
+    { method: 'GET', url: `${b}/types/:id`, policy: 'authenticated', handler: async (ctx) => ({ volume_type: typeView(await findType(c, ctx.params.id, callerOf(ctx)), callerOf(ctx).isAdmin) }) },
+    { method: 'GET', url: `${b}/types/:id/os-volume-type-access`, policy: typesManage, target: own, handler: async (ctx) => {
+      const t = await findType(c, ctx.params.id);
+      if (t.is_public) throw notFound(`Volume type access for public type ${t.id} is not listed.`);
+      return { volume_type_access: (await typeProjects(c, t.id)).map((p) => ({ volume_type_id: t.id, project_id: p })) };
+    } },
+    { method: 'POST', url: `${b}/types/:id/action`, policy: typesManage, target: own, status: 202, handler: async (ctx) => {
+      const body = isObj(ctx.body) ? ctx.body : {};
+      if (isObj(body.addProjectAccess)) await setTypeAccess(c, ctx.params.id, body.addProjectAccess.project, true);
+      else if (isObj(body.removeProjectAccess)) await setTypeAccess(c, ctx.params.id, body.removeProjectAccess.project, false);
+      else throw badRequest('Invalid input received: addProjectAccess or removeProjectAccess is required.');
+    } },
     { method: 'POST', url: `${b}/types`, policy: typesManage, target: own, handler: async (ctx) => {
       const t = member(ctx.body, 'volume_type');
       if (typeof t.name !== 'string') throw badRequest("Invalid input received: 'name' is a required property");
@@ -90,7 +101,8 @@ export function miscRoutes(c: VolumeContext): Route[] {
       if (t.name !== undefined) set.name = String(t.name);
       if (t.description !== undefined) set.description = optString(t.description, 'description');
       if (t.is_public !== undefined) set.is_public = boolOf(t.is_public, 'is_public') ? 1 : 0;
-      return { volume_type: typeView(await updateType(c, ctx.params.id, set), true) };
+      const { 'os-volume-type-access:is_public': _a, ...updated } = typeView(await updateType(c, ctx.params.id, set), true);
+      return { volume_type: updated };
     } },
     { method: 'DELETE', url: `${b}/types/:id`, policy: typesManage, target: own, status: 202, handler: async (ctx) => { await deleteType(c, ctx.params.id); } },
     { method: 'GET', url: `${b}/types/:id/extra_specs`, policy: typesManage, target: own, handler: async (ctx) => ({ extra_specs: fromJson(( await findType(c, ctx.params.id)).extra_specs, {}) }) },

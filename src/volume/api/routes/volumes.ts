@@ -5,7 +5,7 @@ import type { Route, RequestCtx } from '../../../core/http/routes.js';
 import type { VolumeRow } from '../../db/schema.js';
 import { fromJson, toJson, type VolumeContext } from '../../service/context.js';
 import {
-  attachmentsOf, beginDetaching, uploadToImage, completeAttach, createVolume, deleteVolume, extendVolume, getVolume, listVolumes, removeAttachment,
+  attachmentsOf, beginDetaching, retype, uploadToImage, completeAttach, createVolume, deleteVolume, extendVolume, getVolume, listVolumes, removeAttachment,
   reserve, resetStatus, rollDetaching, unreserve, updateVolume,
 } from '../../service/volumes.js';
 import { at, boolOf, callerOf, isObj, member, metadataOf, optString, q1, sizeOf } from '../common.js';
@@ -245,8 +245,7 @@ async function volumeAction(c: VolumeContext, ctx: RequestCtx): Promise<unknown>
     case 'os-initialize_connection': {
       const row = await getVolume(c, caller, id);
       const conn = c.driver.connection(row.id);
-      ctx.reply.code(200);
-      return { connection_info: { driver_volume_type: conn.driverVolumeType === 'fake' ? 'fake' : 'local', data: { device_path: conn.path, format: conn.format, access_mode: row.readonly ? 'ro' : 'rw' } } };
+      return ctx.reply.code(200).send({ connection_info: { driver_volume_type: conn.driverVolumeType === 'fake' ? 'fake' : 'local', data: { device_path: conn.path, format: conn.format, access_mode: row.readonly ? 'ro' : 'rw' } } });
     }
     case 'os-terminate_connection':
       await getVolume(c, caller, id);
@@ -256,8 +255,7 @@ async function volumeAction(c: VolumeContext, ctx: RequestCtx): Promise<unknown>
       const add = metadataOf(args.metadata);
       const m = { ...fromJson<Record<string, string>>(row.image_metadata, {}), ...add };
       await c.db.updateTable('volume').set({ image_metadata: toJson(m), updated_at: nowIso() }).where('id', '=', row.id).execute();
-      ctx.reply.code(200);
-      return { metadata: m };
+      return ctx.reply.code(200).send({ metadata: m });
     }
     case 'os-unset_image_metadata': {
       const row = await getVolume(c, caller, id);
@@ -270,11 +268,13 @@ async function volumeAction(c: VolumeContext, ctx: RequestCtx): Promise<unknown>
     }
     case 'os-show_image_metadata': {
       const row = await getVolume(c, caller, id);
-      ctx.reply.code(200);
-      return { metadata: fromJson<Record<string, string>>(row.image_metadata, {}) };
+      return ctx.reply.code(200).send({ metadata: fromJson<Record<string, string>>(row.image_metadata, {}) });
     }
     case 'os-volume_upload_image':
       return { 'os-volume_upload_image': await uploadToImage(c, { ...caller, roles: ctx.auth.roles.map((x) => x.name) }, id, args) };
+    case 'os-retype':
+      await retype(c, caller, id, args.new_type);
+      return undefined;
     case 'os-force_delete':
       ctx.enforce('volume:force_delete', { project_id: caller.projectId });
       await deleteVolume(c, caller, id, { force: true });
