@@ -9,7 +9,7 @@ import { AGENT_TOPIC, callAgent } from '../rpc/topics.js';
 import { setMigration } from '../service/live-migration.js';
 import { fromJson, toJson, type ComputeContext } from '../service/context.js';
 import { withEvent } from '../service/instance-actions.js';
-import { releaseVolumes } from '../service/volumes.js';
+import { completeVolumeMappings, releaseVolumes } from '../service/volumes.js';
 import { COMPUTE_BINARY, heartbeat, registerService } from '../service/hosts.js';
 import { createSnapshotImage, rotateBackups } from '../service/snapshots.js';
 import { flavorOf } from '../service/servers.js';
@@ -152,6 +152,7 @@ export class ComputeAgent {
             return;
           }
           const info = await d.spawn(await this.spec(fresh));
+          await completeVolumeMappings(this.c, fresh, this.host);
           const now = nowIso();
           await this.set(row.uuid, { vm_state: VM.ACTIVE, task_state: null, launched_at: now, ...this.guestValues(info, fresh) });
         } catch (e) {

@@ -11,7 +11,7 @@ import { POWER, TASK, VM } from './states.js';
 import { castConductor } from '../rpc/topics.js';
 import { checkGroupRoom } from './server-groups.js';
 import { checkPersonalityQuota, storePersonality, type PersonalityFile } from './personality.js';
-import { volumesByServer } from './volumes.js';
+import { checkVolumeMappings, reserveVolumeMappings, volumeMappings, volumesByServer, type VolumeMapping } from './volumes.js';
 
 /** A create request after the API validated its shape. */
 export interface CreateRequest {
@@ -88,7 +88,8 @@ export interface CreatedServers { instances: InstanceRow[]; reservationId: strin
  * records the create actions and hands them to the conductor.
  */
 export async function createServers(c: ComputeContext, caller: Caller, r0: CreateRequest): Promise<CreatedServers> {
-  const r = withBootImage(r0);
+  const r = withBootImage(c, r0);
+  await checkVolumeMappings(c, caller, r.volumes, r.maxCount);
   const flavorRow = await findFlavor(c, caller, r.flavorRef).catch((e: HttpError) => {
     throw e.status === 404 ? badRequest(`Flavor ${r.flavorRef} could not be found.`) : e;
   });
@@ -169,6 +170,7 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
     }
     return rows;
   });
+  if (r.volumes.length) await reserveVolumeMappings(c, caller, instances, r.volumes);
   for (const row of instances) {
     await recordAction(c, { instanceUuid: row.uuid, action: 'create', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
   }
@@ -177,22 +179,26 @@ export async function createServers(c: ComputeContext, caller: Caller, r0: Creat
 }
 
 /**
- * block_device_mapping_v2: an image booted to a local disk is the same as imageRef; anything
- * that needs a volume waits for the block storage service.
+ * block_device_mapping_v2: an image booted to a local disk is the same as imageRef; volumes
+ * (source and destination 'volume') are attached at build, boot_index 0 as the root; other
+ * mappings that need the block storage service are refused.
  */
-function withBootImage(r: CreateRequest): CreateRequest {
+function withBootImage(c: ComputeContext, r: CreateRequest): CreateRequest & { volumes: VolumeMapping[] } {
+  let imageRef = r.imageRef;
   for (const b of r.blockDeviceMapping) {
     const src = String(b.source_type ?? '');
     const dest = String(b.destination_type ?? 'local');
-    if (src === 'volume' || src === 'snapshot' || dest === 'volume') {
-      throw badRequest('Block Device Mapping is Invalid: volumes are not available in this cloud yet (no block storage service).');
+    if (!['local', 'volume'].includes(dest)) throw badRequest(`Block Device Mapping is Invalid: destination_type '${dest}' is not 'local' or 'volume'.`);
+    if (src && !['image', 'volume', 'snapshot', 'blank'].includes(src)) throw badRequest(`Block Device Mapping is Invalid: source_type '${src}' is not valid.`);
+    if ((src === 'volume' || src === 'snapshot' || dest === 'volume') && !c.volume) {
+      throw badRequest('Block Device Mapping is Invalid: volumes are not available in this cloud (no block storage service).');
     }
     if (src === 'image' && dest === 'local' && (b.boot_index === 0 || b.boot_index === '0') && typeof b.uuid === 'string') {
       if (r.imageRef && r.imageRef !== b.uuid) throw badRequest('Block Device Mapping is Invalid: the boot image differs from imageRef.');
-      return { ...r, imageRef: b.uuid };
+      imageRef = b.uuid;
     }
   }
-  return r;
+  return { ...r, imageRef, volumes: volumeMappings(r.blockDeviceMapping) };
 }
 
 /** Nova's multi-create naming: "name-1", "name-2" ... */

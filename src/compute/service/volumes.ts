@@ -88,6 +88,7 @@ export async function detachVolume(c: ComputeContext, caller: Caller, row: Insta
   const api = volumesOf(c);
   const bdm = (await attachmentsOf(c, row.uuid)).find((b) => b.volume_id === volumeId);
   if (!bdm) throw notFound(`volume_id not found: ${volumeId}`);
+  if (isRootVolume(bdm)) throw badRequest(`Cannot detach a root device volume`);
   await recordAction(c, { instanceUuid: row.uuid, action: 'detach_volume', requestId: caller.requestId, userId: caller.userId, projectId: caller.projectId });
   await api.beginDetaching(volumeId);
   try {
@@ -113,3 +114,70 @@ export async function releaseVolumes(c: ComputeContext, row: InstanceRow): Promi
     await c.db.deleteFrom('block_device_mapping').where('uuid', '=', b.uuid).execute();
   }
 }
+
+/** A volume a new server gets at build (block_device_mapping_v2 with source and destination 'volume'). */
+export interface VolumeMapping { volumeId: string; boot: boolean; deleteOnTermination: boolean; tag?: string }
+
+export function volumeMappings(bdms: Record<string, unknown>[]): VolumeMapping[] {
+  const out: VolumeMapping[] = [];
+  for (const b of bdms) {
+    const src = String(b.source_type ?? '');
+    const dest = String(b.destination_type ?? 'local');
+    if (dest !== 'volume' && src !== 'volume' && src !== 'snapshot') continue;
+    if (src !== 'volume' || dest !== 'volume') throw badRequest(`Block Device Mapping is Invalid: source_type '${src}' to destination_type '${dest}' is not supported by this cloud yet (only existing volumes).`);
+    if (typeof b.uuid !== 'string' || !b.uuid) throw badRequest('Block Device Mapping is Invalid: a volume mapping needs the volume\'s uuid.');
+    const dot = b.delete_on_termination;
+    out.push({ volumeId: b.uuid, boot: b.boot_index === 0 || b.boot_index === '0', deleteOnTermination: dot === true || dot === 'true' || dot === 'True', tag: typeof b.tag === 'string' ? b.tag : undefined });
+  }
+  if (out.filter((m) => m.boot).length > 1) throw badRequest('Block Device Mapping is Invalid: more than one boot volume.');
+  return out;
+}
+
+/** The volumes exist and are available (400 in Nova's words otherwise); one server per create. */
+export async function checkVolumeMappings(c: ComputeContext, caller: Caller, maps: VolumeMapping[], maxCount: number): Promise<void> {
+  if (maps.length === 0) return;
+  if (maxCount > 1) throw badRequest('Block Device Mapping is Invalid: volumes cannot be attached to more than one server.');
+  for (const m of maps) {
+    const v = await volumesOf(c).get(m.volumeId, { ...caller }).catch((e: unknown) => {
+      if (e instanceof HttpError && e.status === 404) throw badRequest(`Block Device Mapping is Invalid: failed to get volume ${m.volumeId}.`);
+      throw e;
+    });
+    if (v.status !== 'available') throw badRequest(`Invalid volume: volume ${m.volumeId} status must be 'available', but it is '${v.status}'.`);
+  }
+}
+
+/** Reserves a new server's volumes and records them (the boot volume is /dev/vda); the agent completes them at spawn. */
+export async function reserveVolumeMappings(c: ComputeContext, caller: Caller, rows: InstanceRow[], maps: VolumeMapping[]): Promise<void> {
+  const api = volumesOf(c);
+  for (const row of rows) {
+    const made: BlockDeviceMappingRow[] = [];
+    try {
+      for (const m of [...maps].sort((a, b) => Number(b.boot) - Number(a.boot))) {
+        const attachmentId = await api.reserve(m.volumeId, row.uuid, { ...caller });
+        const used = made.map((b) => b.device_name);
+        const bdm: BlockDeviceMappingRow = {
+          uuid: randomUUID(), instance_uuid: row.uuid, volume_id: m.volumeId, attachment_id: attachmentId, device_name: m.boot ? '/dev/vda' : nextDevice(used),
+          tag: m.tag ?? null, delete_on_termination: m.deleteOnTermination ? 1 : 0, created_at: nowIso(),
+        };
+        made.push(bdm);
+        await c.db.insertInto('block_device_mapping').values(bdm).execute();
+      }
+    } catch (e) {
+      for (const b of made) await api.release(b.volume_id, b.attachment_id).catch(() => undefined);
+      await c.db.deleteFrom('block_device_mapping').where('instance_uuid', '=', row.uuid).execute();
+      const now = nowIso();
+      await c.db.updateTable('instance').set({ vm_state: VM.DELETED, task_state: null, deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('uuid', '=', row.uuid).execute();
+      if (e instanceof HttpError && e.status >= 500) throw e;
+      throw badRequest(`Block Device Mapping is Invalid: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** After a spawn: the server's volumes are attached (in-use, on this host). */
+export async function completeVolumeMappings(c: ComputeContext, row: InstanceRow, host: string): Promise<void> {
+  if (!c.volume) return;
+  for (const b of await attachmentsOf(c, row.uuid)) await c.volume.complete(b.attachment_id, { device: b.device_name, host, serverId: row.uuid });
+}
+
+/** Nova refuses to detach the root volume of a volume-backed server. */
+export const isRootVolume = (b: BlockDeviceMappingRow) => b.device_name === '/dev/vda';

@@ -67,4 +67,41 @@ describe('volume: attach and detach through compute (os-volume_attachments)', ()
     for (let i = 0; i < 100 && (await cinder('GET', `/volumes/${drop}`)).status !== 404; i++) await new Promise((res) => setTimeout(res, 20));
     assert.equal((await cinder('GET', `/volumes/${drop}`)).status, 404);
   });
+
+  it('boots from a volume (block_device_mapping_v2), keeps its root volume attached, and checks the mappings', async () => {
+    const vol = await newVolume();
+    const bdm = [{ source_type: 'volume', destination_type: 'volume', uuid: vol, boot_index: 0, delete_on_termination: true }];
+    const s = await k.boot(k.a.member, { imageRef: '', block_device_mapping_v2: bdm });
+    assert.equal(s.status, 'ACTIVE');
+    assert.equal(s.image, '');
+    const v = (await cinder('GET', `/volumes/${vol}`)).body.volume;
+    assert.equal(v.status, 'in-use');
+    assert.equal(v.attachments[0].device, '/dev/vda');
+    const det = await k.nova('DELETE', `/v2.1/servers/${s.id}/os-volume_attachments/${vol}`, { token: k.a.member });
+    assert.equal(det.status, 400, 'the root volume stays');
+    const bad = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'x', imageRef: k.imageId, flavorRef: '1', block_device_mapping_v2: [
+      { source_type: 'image', destination_type: 'local', uuid: k.imageId, boot_index: 0 }, { source_type: 'volume', uuid: vol, destination_type: 'invalid' }] } } });
+    assert.equal(bad.status, 400);
+    const inUse = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'x', imageRef: '', flavorRef: '1', block_device_mapping_v2: bdm } } });
+    assert.equal(inUse.status, 400, 'an in-use volume cannot boot another server');
+    assert.equal((await k.nova('DELETE', `/v2.1/servers/${s.id}`, { token: k.a.member })).status, 204);
+    await k.waitFor(k.a.member, s.id, 'DELETED');
+    for (let i = 0; i < 100 && (await cinder('GET', `/volumes/${vol}`)).status !== 404; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal((await cinder('GET', `/volumes/${vol}`)).status, 404, 'delete_on_termination');
+  });
+
+  it('proxies os-volumes and os-snapshots before 2.36 (Nova\'s deprecated proxies)', async () => {
+    const made = await k.nova('POST', '/v2.1/os-volumes', { token: k.a.member, body: { volume: { size: 1, display_name: 'p' } } });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    assert.deepEqual(made.body.volume.attachments, [{}]);
+    const id = made.body.volume.id;
+    assert.equal((await k.nova('GET', `/v2.1/os-volumes/${id}`, { token: k.a.member })).body.volume.displayName, 'p');
+    assert.equal((await k.nova('GET', `/v2.1/os-volumes/${id}`, { token: k.a.member, version: '2.36' })).status, 404);
+    assert.equal((await k.nova('POST', '/v2.1/os-volumes', { token: k.a.member, body: { volume: { size: 0 } } })).status, 400);
+    for (let i = 0; i < 100 && (await cinder('GET', `/volumes/${id}`)).body.volume.status !== 'available'; i++) await new Promise((res) => setTimeout(res, 20));
+    const snap = await k.nova('POST', '/v2.1/os-snapshots', { token: k.a.member, body: { snapshot: { volume_id: id, display_name: 's' } } });
+    assert.equal(snap.status, 200, JSON.stringify(snap.body));
+    assert.equal((await k.nova('GET', '/v2.1/os-snapshots/detail', { token: k.a.member })).body.snapshots.length, 1);
+    assert.equal((await k.nova('DELETE', `/v2.1/os-snapshots/${snap.body.snapshot.id}`, { token: k.a.member })).status, 202);
+  });
 });

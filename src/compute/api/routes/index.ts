@@ -19,6 +19,7 @@ import { serversPolicy, serversRoutes } from './servers.js';
 import { usagePolicy, usageRoutes } from './usage.js';
 import { versionRoutes } from './versions.js';
 import { volumeAttachmentsPolicy, volumeAttachmentsRoutes } from './volume-attachments.js';
+import { volumesProxyPolicy, volumesProxyRoutes } from './volumes-proxy.js';
 import { consolesPolicy, consolesRoutes } from './consoles.js';
 import { metadataRoutes } from './metadata.js';
 import type { MetadataSigner } from '../../../core/auth/metadata-signer.js';
@@ -27,13 +28,13 @@ export const computePolicyDefaults: Record<string, string> = {
   ...consolesPolicy,
   ...computeBasePolicy, ...serversPolicy, ...serverActionsPolicy, ...serverResourcesPolicy,
   ...flavorsPolicy, ...keypairsPolicy, ...quotasPolicy, ...adminPolicy, ...serverGroupsPolicy, ...usagePolicy, ...securityGroupsPolicy, ...imagesPolicy, ...legacyPolicy, ...novaNetworkPolicy, ...serverMiscPolicy, ...interfacesPolicy, ...floatingIpsPolicy,
-  ...volumeAttachmentsPolicy,
+  ...volumeAttachmentsPolicy, ...volumesProxyPolicy,
 };
 
 export function computeRoutes(c: ComputeContext, signer: MetadataSigner): Route[] {
   return [
     ...versionRoutes(), ...consolesRoutes(c), ...metadataRoutes(c, signer), ...serversRoutes(c), ...serverActionsRoutes(c), ...serverResourcesRoutes(c),
     ...flavorsRoutes(c), ...keypairsRoutes(c), ...quotasRoutes(c), ...adminRoutes(c), ...serverGroupsRoutes(c), ...usageRoutes(c), ...securityGroupsRoutes(c), ...imagesRoutes(c), ...legacyRoutes(c), ...novaNetworkRoutes(c), ...serverMiscRoutes(c), ...interfacesRoutes(c), ...floatingIpsRoutes(c),
-    ...volumeAttachmentsRoutes(c),
+    ...volumeAttachmentsRoutes(c), ...volumesProxyRoutes(c),
   ];
 }

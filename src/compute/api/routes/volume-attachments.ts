@@ -89,7 +89,14 @@ export function volumeAttachmentsRoutes(c: ComputeContext): Route[] {
       const a = member(ctx.body, 'volumeAttachment');
       const b = await find(row, ctx.params.volume);
       if (typeof a.volumeId !== 'string' || !UUID_RE.test(a.volumeId)) throw invalid('volumeAttachment/volumeId', a.volumeId, `'${String(a.volumeId)}' is not a 'uuid'`);
-      if (a.volumeId !== b.volume_id) throw new HttpError(501, 'Swapping a volume is not supported by this cloud.');
+      if (a.volumeId !== b.volume_id) {
+        // a swap: the new volume must exist (404), and then this cloud does not swap
+        await c.volume?.get(a.volumeId, { ...callerOf(ctx) }).catch((e: unknown) => {
+          if (e instanceof HttpError && e.status === 404) throw notFound(`Volume ${String(a.volumeId)} could not be found.`);
+          throw e;
+        });
+        throw new HttpError(501, 'Swapping a volume is not supported by this cloud.');
+      }
       if (!at(ctx, '2.85')) throw badRequest('The volume was not changed: updating an attachment needs microversion 2.85.');
       checkLock(row, callerOf(ctx));
       if (a.delete_on_termination !== undefined) {
