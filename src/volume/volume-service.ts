@@ -7,8 +7,9 @@
  * LIMITATIONS (this build)
  * - One back end per process: 'file' (raw sparse files under <dataDir>/volumes) or 'fake'
  *   (records sizes, stores nothing; said at start). No scheduler, pools or multiple back ends.
- * - No backups, groups, transfers, QoS, encryption, retype, migration, manage/unmanage, nor the
- *   3.27 /attachments API (attach with the os-* actions; compute uses the in-process client).
+ * - QoS specs are recorded and associated with types, not enforced. Retype relabels (one back end).
+ * - No backups, groups, encryption, migration, manage/unmanage, nor the 3.27
+ *   /attachments API (attach with the os-* actions; compute uses the in-process client).
  * - An in-use volume extended (3.42) reaches the guest at its next start.
  */
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +24,8 @@ import { MAX_VERSION, MIN_VERSION, versions } from './api/common.js';
 import { volumeBasePolicy } from './api/policy-defaults.js';
 import { miscPolicy, miscRoutes, versionRoutes } from './api/routes/misc.js';
 import { adminPolicy, adminRoutes } from './api/routes/admin.js';
+import { qosPolicy, qosRoutes } from './api/routes/qos.js';
+import { transfersPolicy, transfersRoutes } from './api/routes/transfers.js';
 import { volumesPolicy, volumesRoutes } from './api/routes/volumes.js';
 import { volumeMigrations } from './db/migrations.js';
 import type { VolumeDB } from './db/schema.js';
@@ -55,7 +58,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
     return {
       name: 'volume',
       errorFormat: novaErrorFormat,
-      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy, ...adminPolicy },
+      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy, ...adminPolicy, ...qosPolicy, ...transfersPolicy },
       context: c,
       client: inProcessVolumeClient(c),
       attach(app: FastifyInstance, routeDeps) {
@@ -68,7 +71,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
           const path = req.url.split('?')[0];
           if (path.length > 4 && path.endsWith('/') && path !== '/v3/') throw notFound('The resource could not be found.');
         });
-        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c), ...adminRoutes(c)], routeDeps);
+        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c), ...adminRoutes(c), ...qosRoutes(c), ...transfersRoutes(c)], routeDeps);
       },
       async close() {
         await Promise.allSettled([...c.pending]);

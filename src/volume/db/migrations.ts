@@ -90,6 +90,35 @@ const typeAccess: Migration = {
   },
 };
 
+/** QoS specs (recorded and associated with volume types; not enforced by this build's back ends). */
+const qosSpecs: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('qos_spec')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+      .addColumn('consumer', 'varchar(32)', (c) => c.notNull())
+      .addColumn('specs', 'text', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('volume_type').addColumn('qos_specs_id', id).execute();
+  },
+};
+
+/** Volume transfers between projects (os-volume-transfer): the key is kept as a salted hash. */
+const transfers: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('transfer')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('volume_id', id, (c) => c.notNull().unique())
+      .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('name', 'varchar(255)')
+      .addColumn('salt', 'varchar(64)', (c) => c.notNull())
+      .addColumn('crypt_hash', 'varchar(128)', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const volumeMigrations: Record<string, Migration> = {
-  '001-initial': initial, '002-snapshot-progress': snapshotProgress, '003-type-access': typeAccess,
+  '001-initial': initial, '002-snapshot-progress': snapshotProgress, '003-type-access': typeAccess, '004-qos-specs': qosSpecs, '005-transfers': transfers,
 };

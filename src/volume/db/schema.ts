@@ -64,6 +64,29 @@ export interface VolumeTypeRow {
   is_public: number;
   /** JSON object of string values */
   extra_specs: string;
+  /** the QoS specs associated with the type */
+  qos_specs_id?: string | null;
+  created_at: string;
+}
+
+export interface TransferRow {
+  id: string;
+  volume_id: string;
+  /** the giving project */
+  project_id: string;
+  name: string | null;
+  salt: string;
+  crypt_hash: string;
+  created_at: string;
+}
+
+export interface QosSpecRow {
+  id: string;
+  name: string;
+  /** front-end, back-end or both */
+  consumer: string;
+  /** JSON object of string values */
+  specs: string;
   created_at: string;
 }
 
@@ -84,5 +107,7 @@ export interface VolumeDB {
   snapshot: SnapshotRow;
   volume_type: VolumeTypeRow;
   volume_type_project: VolumeTypeProjectRow;
+  qos_spec: QosSpecRow;
+  transfer: TransferRow;
   quota: QuotaRow;
 }

@@ -119,4 +119,33 @@ describe('volume: volumes, types, snapshots, quotas (Cinder v3)', () => {
     assert.equal(v.body.volume.volume_type, 'fast');
     assert.equal((await cinder('admin', 'DELETE', `/types/${t.body.volume_type.id}`)).status, 400, 'in use');
   });
+
+  it('transfers a volume to another project with its key', async () => {
+    const v = await cinder(k.a, 'POST', '/volumes', { volume: { size: 1, name: 'gift' } });
+    await waitStatus(k.a, v.body.volume.id, 'available');
+    const t = await cinder(k.a, 'POST', '/os-volume-transfer', { transfer: { volume_id: v.body.volume.id, name: 't' } });
+    assert.equal(t.status, 202, JSON.stringify(t.body));
+    assert.equal((await cinder(k.a, 'GET', `/volumes/${v.body.volume.id}`)).body.volume.status, 'awaiting-transfer');
+    assert.equal((await cinder(k.b, 'POST', `/os-volume-transfer/${t.body.transfer.id}/accept`, { accept: { auth_key: 'wrong' } })).status, 400);
+    // the receiver's quota counts (project B is full from the quota test)
+    assert.equal((await cinder(k.b, 'POST', `/os-volume-transfer/${t.body.transfer.id}/accept`, { accept: { auth_key: t.body.transfer.auth_key } })).status, 413);
+    assert.equal((await cinder('admin', 'PUT', `/os-quota-sets/${k.b.id}`, { quota_set: { volumes: 10 } })).status, 200);
+    const ok = await cinder(k.b, 'POST', `/os-volume-transfer/${t.body.transfer.id}/accept`, { accept: { auth_key: t.body.transfer.auth_key } });
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    assert.equal((await cinder(k.a, 'GET', `/volumes/${v.body.volume.id}`)).status, 404);
+    assert.equal((await cinder(k.b, 'GET', `/volumes/${v.body.volume.id}`)).body.volume.status, 'available');
+  });
+
+  it('records QoS specs and their volume type associations (admin)', async () => {
+    const q = await cinder('admin', 'POST', '/qos-specs', { qos_specs: { name: 'gold', consumer: 'front-end', total_iops_sec: '100' } });
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    assert.deepEqual(q.body.qos_specs.specs, { total_iops_sec: '100' });
+    const t = await cinder('admin', 'POST', '/types', { volume_type: { name: 'qos-type' } });
+    assert.equal((await cinder('admin', 'GET', `/qos-specs/${q.body.qos_specs.id}/associate?vol_type_id=${t.body.volume_type.id}`)).status, 202);
+    const assoc = await cinder('admin', 'GET', `/qos-specs/${q.body.qos_specs.id}/associations`);
+    assert.deepEqual(assoc.body.qos_associations, [{ association_type: 'volume_type', id: t.body.volume_type.id, name: 'qos-type' }]);
+    assert.equal((await cinder('admin', 'DELETE', `/qos-specs/${q.body.qos_specs.id}`)).status, 400, 'still associated');
+    assert.equal((await cinder(k.a, 'GET', '/qos-specs')).status, 403);
+  });
 });
+
