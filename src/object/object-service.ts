@@ -59,7 +59,8 @@ export async function createObjectService(deps: ServiceDeps): Promise<ObjectServ
     await migrateToLatest(database.db, objectMigrations(database.kind), database.schema);
     const repo = new ObjectRepo(database.db, database.kind);
     const log = logger.child({ service: 'object' });
-    const data = new ObjectData(repo, new FileObjectStore(join(cfg.dataDir, 'objects')), log);
+    const store = new FileObjectStore(join(cfg.dataDir, 'objects'));
+    const data = new ObjectData(repo, store, log);
     const reconciled = await data.reconcile();
     let sweeping = false;
     const sweeper = setInterval(() => {
@@ -82,6 +83,7 @@ export async function createObjectService(deps: ServiceDeps): Promise<ObjectServ
       async close() {
         clearInterval(sweeper);
         while (sweeping) await new Promise((r) => setTimeout(r, 20));
+        await store.close();
         await database.close();
       },
     };

@@ -87,6 +87,8 @@ export interface Body {
   size: number;
   etag: string;
   read(range?: ByteRange): Promise<Readable>;
+  /** A plain object's bytes when it is small enough to send as one buffer. */
+  small?(): Promise<Buffer | undefined>;
 }
 
 export async function bodyOf(ctx: Ctx, deps: SwiftDeps, row: ObjectRow): Promise<Body> {
@@ -120,7 +122,7 @@ export async function bodyOf(ctx: Ctx, deps: SwiftDeps, row: ObjectRow): Promise
     }
     etag = `"${headers['x-slo-etag'] ?? row.etag}"`;
   }
-  if (!segments) return { size: Number(row.size), etag: row.etag, read: (r) => deps.data.read(row, r) };
+  if (!segments) return { size: Number(row.size), etag: row.etag, read: (r) => deps.data.read(row, r), small: () => deps.data.readSmall(row) };
   const segs = segments;
   const size = segs.reduce((a, s) => a + Number(s.size), 0);
   return {
@@ -225,7 +227,7 @@ export async function getObject(ctx: Ctx, deps: SwiftDeps, loc: ObjectLoc): Prom
   }
   if (!ranges) {
     reply.header('content-length', String(body.size));
-    return reply.code(200).send(await body.read());
+    return reply.code(200).send((await body.small?.()) ?? (await body.read()));
   }
   if (ranges.length === 1) {
     const [r] = ranges;
@@ -262,18 +264,20 @@ export function splitCopyPath(v: string, header: string): { container: string; n
 export async function quotaRoom(ctx: Ctx, deps: SwiftDeps, c: ContainerRow, loc: ObjectLoc): Promise<number> {
   let room = SWIFT_LIMITS.max_file_size;
   const now = Date.now();
-  const existing = await liveObject(deps, loc);
-  const reclaim = existing ? Number(existing.size) : 0;
   const qb = c.meta['x-container-meta-quota-bytes'];
   const qc = c.meta['x-container-meta-quota-count'];
+  const acc = await deps.repo.accountMeta(ctx.account);
+  const qa = acc?.meta['x-account-meta-quota-bytes'];
+  const accountQuota = qa !== undefined && /^-?\d+$/.test(qa) && Number(qa) >= 0;
+  // The object being replaced frees its room; only a quota needs to know it.
+  const existing = qb !== undefined || qc !== undefined || accountQuota ? await liveObject(deps, loc) : undefined;
+  const reclaim = existing ? Number(existing.size) : 0;
   if (qb !== undefined || qc !== undefined) {
     const s = await deps.repo.containerStats(ctx.account, c.name, now);
     if (qc !== undefined && /^\d+$/.test(qc) && s.count + (existing ? 0 : 1) > Number(qc)) throw swiftError(413, 'Upload exceeds quota.');
     if (qb !== undefined && /^\d+$/.test(qb)) room = Math.min(room, Number(qb) - s.bytes + reclaim);
   }
-  const acc = await deps.repo.accountMeta(ctx.account);
-  const qa = acc?.meta['x-account-meta-quota-bytes'];
-  if (qa !== undefined && /^-?\d+$/.test(qa) && Number(qa) >= 0) {
+  if (accountQuota) {
     const s = await deps.repo.accountStats(ctx.account, now);
     room = Math.min(room, Number(qa) - s.bytes + reclaim);
   }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { ObjectDB, ObjectTable } from './schema.js';
 
 export type ObjectRow = Selectable<ObjectTable>;
@@ -16,11 +16,29 @@ export interface ListRange {
 }
 
 const num = (v: unknown) => Number(v ?? 0);
+
+/**
+ * A query built and compiled once, for the lookups every request makes: on SQLite building
+ * and compiling a Kysely query costs more than running it. Values bind in the order the
+ * builder took them.
+ */
+function prepared<R>(q: Compilable<R>): (...values: unknown[]) => CompiledQuery<R> {
+  const compiled = q.compile();
+  return (...values) => ({ ...compiled, parameters: values });
+}
 const parse = (s: string): Record<string, string> => JSON.parse(s) as Record<string, string>;
 
 /** Accounts, containers and objects: the metadata both protocol front ends share. */
 export class ObjectRepo {
-  constructor(private readonly db: Kysely<ObjectDB>, private readonly kind: 'sqlite' | 'postgres') {}
+  private readonly q;
+
+  constructor(private readonly db: Kysely<ObjectDB>, private readonly kind: 'sqlite' | 'postgres') {
+    this.q = {
+      account: prepared(db.selectFrom('swift_account').select(['created_at', 'meta']).where('name', '=', '')),
+      container: prepared(db.selectFrom('swift_container').selectAll().where('account', '=', '').where('name', '=', '')),
+      object: prepared(db.selectFrom('swift_object').selectAll().where('account', '=', '').where('container', '=', '').where('name', '=', '')),
+    };
+  }
 
   /** SELECT ... FOR UPDATE on PostgreSQL (SQLite transactions already serialize writers). */
   private lock<Q extends { forUpdate(): Q }>(q: Q): Q {
@@ -28,7 +46,7 @@ export class ObjectRepo {
   }
 
   async accountMeta(account: string): Promise<{ created_at: string; meta: Record<string, string> } | undefined> {
-    const r = await this.db.selectFrom('swift_account').select(['created_at', 'meta']).where('name', '=', account).executeTakeFirst();
+    const [r] = (await this.db.executeQuery(this.q.account(account))).rows;
     return r && { created_at: r.created_at, meta: parse(r.meta) };
   }
 
@@ -61,7 +79,7 @@ export class ObjectRepo {
   }
 
   async container(account: string, name: string): Promise<ContainerRow | undefined> {
-    const r = await this.db.selectFrom('swift_container').selectAll().where('account', '=', account).where('name', '=', name).executeTakeFirst();
+    const [r] = (await this.db.executeQuery(this.q.container(account, name))).rows;
     return r && { ...r, meta: parse(r.meta) };
   }
 
@@ -99,7 +117,8 @@ export class ObjectRepo {
   }
 
   async object(account: string, container: string, name: string): Promise<ObjectRow | undefined> {
-    return this.db.selectFrom('swift_object').selectAll().where('account', '=', account).where('container', '=', container).where('name', '=', name).executeTakeFirst();
+    const [r] = (await this.db.executeQuery(this.q.object(account, container, name))).rows;
+    return r;
   }
 
   /** Writes an object row (replacing any); returns the data key the replaced row had. */

@@ -24,6 +24,13 @@ export class FakeObjectStore implements ObjectStore {
     return Readable.from([range ? buf.subarray(range.start, range.end + 1) : buf]);
   }
 
+  async getBytes(key: string, range: ByteRange): Promise<Buffer> {
+    const buf = this.blobs.get(key);
+    if (!buf) throw new BlobNotFoundError(key);
+    if (range.end >= buf.length) throw new Error(`blob '${key}' is shorter than ${range.end + 1} bytes`);
+    return Buffer.from(buf.subarray(range.start, range.end + 1));
+  }
+
   async stat(key: string) {
     const buf = this.blobs.get(key);
     return buf ? { size: buf.length } : undefined;
@@ -40,4 +47,6 @@ export class FakeObjectStore implements ObjectStore {
   async cleanup() {
     return 0;
   }
+
+  async close() {}
 }

@@ -16,10 +16,15 @@ export interface ByteRange {
 export interface ObjectStore {
   /** Driver type ('file', 'fake'). */
   readonly type: string;
-  /** Writes a stream under a new key; returns the bytes written. Rejects, leaving nothing, on error or abort. */
-  put(key: string, data: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  /**
+   * Writes a stream under a new key; returns the bytes written. Rejects, leaving nothing, on
+   * error or abort. `size` is the length the caller expects, when known (a hint for the driver).
+   */
+  put(key: string, data: Readable, opts?: { signal?: AbortSignal; size?: number }): Promise<{ size: number }>;
   /** Streams a blob (all, or an inclusive range); throws BlobNotFoundError. */
   get(key: string, range?: ByteRange): Promise<Readable>;
+  /** Reads a (small) range whole, in one go; throws BlobNotFoundError, or when the blob is shorter. */
+  getBytes(key: string, range: ByteRange): Promise<Buffer>;
   /** The blob's size, or undefined when there is none. */
   stat(key: string): Promise<{ size: number } | undefined>;
   /** Removes a blob; false when there was none. */
@@ -28,6 +33,8 @@ export interface ObjectStore {
   list(): Promise<string[]>;
   /** Removes what interrupted writes left behind; returns how many leftovers went. */
   cleanup(): Promise<number>;
+  /** Releases what the driver holds open (the service is stopping). */
+  close(): Promise<void>;
 }
 
 export class BlobNotFoundError extends Error {

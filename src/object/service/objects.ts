@@ -5,6 +5,9 @@ import type { Logger } from '../../core/logger.js';
 import type { ObjectRepo, ObjectRow } from '../db/repo.js';
 import type { ByteRange, ObjectStore } from '../drivers/object-store.js';
 
+/** Objects up to this size are read whole into memory (in one synchronous read) to answer a GET. */
+const SMALL_READ = 64 * 1024;
+
 /** Where an object is. */
 export interface ObjectLoc { account: string; container: string; name: string }
 
@@ -70,7 +73,7 @@ export class ObjectData {
   async write(loc: ObjectLoc, body: Readable, opts: WriteOptions): Promise<ObjectRow> {
     const key = randomBytes(16).toString('hex');
     const counter = new Md5Counter(opts.maxBytes);
-    const { size } = await this.store.put(key, pipeRequestBody(body, counter, () => new IncompleteBodyError('the request body ended early')));
+    const { size } = await this.store.put(key, pipeRequestBody(body, counter, () => new IncompleteBodyError('the request body ended early')), { size: opts.expectedLength });
     try {
       if (opts.expectedLength !== undefined && size !== opts.expectedLength) throw new IncompleteBodyError('the request body ended early');
       const md5 = counter.hash.digest('hex');
@@ -90,7 +93,16 @@ export class ObjectData {
   }
 
   read(row: ObjectRow, range?: ByteRange): Promise<Readable> {
-    return this.store.get(row.data_key, range);
+    // The whole object as an explicit range: the reader stops at its size instead of reading to EOF.
+    const size = Number(row.size);
+    return this.store.get(row.data_key, range ?? (size > 0 ? { start: 0, end: size - 1 } : undefined));
+  }
+
+  /** A small object's bytes in one read (undefined for a larger one): cheaper to answer with than a stream. */
+  async readSmall(row: ObjectRow): Promise<Buffer | undefined> {
+    const size = Number(row.size);
+    if (size > SMALL_READ) return undefined;
+    return size === 0 ? Buffer.alloc(0) : this.store.getBytes(row.data_key, { start: 0, end: size - 1 });
   }
 
   async remove(loc: ObjectLoc): Promise<ObjectRow | undefined> {
