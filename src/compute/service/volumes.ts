@@ -143,6 +143,7 @@ export async function checkVolumeMappings(c: ComputeContext, caller: Caller, map
       throw e;
     });
     if (v.status !== 'available') throw badRequest(`Invalid volume: volume ${m.volumeId} status must be 'available', but it is '${v.status}'.`);
+    if (m.boot && !v.bootable) throw badRequest(`Block Device Mapping is Invalid: Volume ${m.volumeId} is not bootable.`);
   }
 }
 

@@ -70,6 +70,10 @@ describe('volume: attach and detach through compute (os-volume_attachments)', ()
 
   it('boots from a volume (block_device_mapping_v2), keeps its root volume attached, and checks the mappings', async () => {
     const vol = await newVolume();
+    const bdm0 = [{ source_type: 'volume', destination_type: 'volume', uuid: vol, boot_index: 0 }];
+    const notBootable = await k.nova('POST', '/v2.1/servers', { token: k.a.member, body: { server: { name: 'x', imageRef: '', flavorRef: '1', block_device_mapping_v2: bdm0 } } });
+    assert.equal(notBootable.status, 400, 'an empty volume is not bootable');
+    assert.equal((await cinder('POST', `/volumes/${vol}/action`, { 'os-set_bootable': { bootable: true } })).status, 200);
     const bdm = [{ source_type: 'volume', destination_type: 'volume', uuid: vol, boot_index: 0, delete_on_termination: true }];
     const s = await k.boot(k.a.member, { imageRef: '', block_device_mapping_v2: bdm });
     assert.equal(s.status, 'ACTIVE');

@@ -90,9 +90,9 @@ export function volumeAttachmentsRoutes(c: ComputeContext): Route[] {
       const b = await find(row, ctx.params.volume);
       if (typeof a.volumeId !== 'string' || !UUID_RE.test(a.volumeId)) throw invalid('volumeAttachment/volumeId', a.volumeId, `'${String(a.volumeId)}' is not a 'uuid'`);
       if (a.volumeId !== b.volume_id) {
-        // a swap: the new volume must exist (404), and then this cloud does not swap
+        // a swap: the new volume must exist (400, as Nova), and then this cloud does not swap
         await c.volume?.get(a.volumeId, { ...callerOf(ctx) }).catch((e: unknown) => {
-          if (e instanceof HttpError && e.status === 404) throw notFound(`Volume ${String(a.volumeId)} could not be found.`);
+          if (e instanceof HttpError && e.status === 404) throw badRequest(`Volume ${String(a.volumeId)} could not be found.`);
           throw e;
         });
         throw new HttpError(501, 'Swapping a volume is not supported by this cloud.');

@@ -44,7 +44,8 @@ export function volumesProxyRoutes(c: ComputeContext): Route[] {
     return c.volume;
   };
   const viewer = (ctx: RequestCtx): VolumeViewer => {
-    if (at(ctx, '2.36')) throw notFound('The resource could not be found.');
+    // gone from 2.36; and /os-volumes/ (no id) is no resource, as Nova's router has it
+    if (at(ctx, '2.36') || ctx.req.url.split('?')[0].endsWith('/')) throw notFound('The resource could not be found.');
     const caller = callerOf(ctx);
     return { projectId: caller.projectId, userId: caller.userId, isAdmin: caller.isAdmin };
   };
