@@ -44,6 +44,9 @@ describe('volume: volumes, types, snapshots, quotas (Cinder v3)', () => {
     assert.equal(v.bootable, 'false');
     assert.equal(v['os-vol-tenant-attr:tenant_id'], k.a.id);
     assert.equal(v['os-vol-host-attr:host'], undefined, 'host is for admins');
+    const summary = await cinder(k.a, 'GET', '/volumes/summary', undefined, '3.36');
+    assert.deepEqual(summary.body['volume-summary'], { total_size: 1, total_count: 1, metadata: { a: ['b'] } });
+    assert.equal((await cinder(k.a, 'GET', '/volumes/summary')).status, 404, 'from 3.12');
     const list = await cinder(k.a, 'GET', '/volumes?name=v1');
     assert.deepEqual(list.body.volumes.map((x: any) => x.id), [id]);
     assert.equal((await cinder(k.b, 'GET', `/volumes/${id}`)).status, 404, 'another project does not see it');

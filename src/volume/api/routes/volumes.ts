@@ -117,6 +117,19 @@ export function volumesRoutes(c: VolumeContext): Route[] {
       if (size === undefined && !v.imageRef && !v.snapshot_id && !v.source_volid) throw badRequest('Invalid input received: size is required.');
       return { volume: await show(ctx, row, 'create') };
     }, 202, false),
+    // 3.12: how many volumes and gigabytes the caller sees (3.36: with their metadata keys' values)
+    r('GET', '/summary', 'get_all', async (ctx) => {
+      if (!at(ctx, '3.12')) throw notFound('Volume summary could not be found.');
+      const allTenants = q1(ctx, 'all_tenants');
+      const rows = await listVolumes(c, callerOf(ctx), { allTenants: allTenants !== undefined && allTenants !== '0' && !/^false$/i.test(allTenants) });
+      const summary: Record<string, unknown> = { total_size: rows.reduce((a, v) => a + v.size, 0), total_count: rows.length };
+      if (at(ctx, '3.36')) {
+        const meta: Record<string, string[]> = {};
+        for (const v of rows) for (const [k, val] of Object.entries(fromJson<Record<string, string>>(v.metadata, {}))) if (!(meta[k] ??= []).includes(val)) meta[k].push(val);
+        summary.metadata = meta;
+      }
+      return { 'volume-summary': summary };
+    }, undefined, false),
     r('GET', '/:id', 'get', async (ctx) => ({ volume: await show(ctx, await getVolume(c, callerOf(ctx), ctx.params.id), 'detail') })),
     r('PUT', '/:id', 'update', async (ctx) => {
       const v = member(ctx.body, 'volume');
