@@ -172,7 +172,7 @@ async function largeAndListing(account: string, token: string, auth: Record<stri
   console.log(`  GET  ${col(r.large.get_mb_s)} MB/s  (${(downMs / 1000).toFixed(2)} s)  | real Swift ${SWIFT.down_mb_s} MB/s`);
   console.log(`  disk ${col(r.large.disk_write_fsync_mb_s)} MB/s  (1 MiB writes + fsync by node into the data directory, ${(diskMs / 1000).toFixed(2)} s)`);
   console.log(`listing of a ${LISTED}-object container (JSON, limit ${LISTED}): median ${r.listing_10k_ms.median} ms, min ${r.listing_10k_ms.min} ms of 5 | real Swift ${SWIFT.list_ms} ms  (filled in ${r.listing_10k_ms.fill_s} s)`);
-  console.log(`server RSS MiB: idle ${rss.idle}, peak small ${rss.peak_small}, peak 1 GiB PUT ${up.peak}, peak 1 GiB GET ${down.peak}, peak listing ${listPeak}, end ${rssEnd}`);
+  if (pid > 0) console.log(`server RSS MiB: idle ${rss.idle}, peak small ${rss.peak_small}, peak 1 GiB PUT ${up.peak}, peak 1 GiB GET ${down.peak}, peak listing ${listPeak}, end ${rssEnd}`);
   return r;
 }
 

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { writeFileAtomically } from '../../core/storage/atomic-file.js';
 import { assertValidKey, BlobNotFoundError, type ByteRange, type ObjectStore } from './object-store.js';
 
 const TMP = '.tmp';
 const CHUNK = 1024 * 1024;
-/** Blobs up to this size (as the caller announces) are written with O_DSYNC instead of write + fsync. */
+/** Blobs up to this size (as the caller announces) take the small-write path. */
 const SMALL = 64 * 1024;
 const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = constants;
 
@@ -19,22 +20,22 @@ const fsyncP = promisify(fsync);
 const closeP = promisify(close);
 
 /**
- * Blobs as files under <dir>/<first two key chars>/<key>: written to `.tmp/<random>`,
- * fsynced, renamed into place, and the directory fsynced, so a crash leaves a whole blob or none.
+ * Blobs as files under <dir>/<first two key chars>/<key>: written to `.tmp/<random>`, made
+ * durable, renamed into place, and the directory fsynced, so a crash leaves a whole blob or none.
  *
- * Each file-system call is a round trip through libuv's thread pool, and on a busy machine
- * every round trip waits for a CPU, so small writes are dominated by their number: a write
- * opens its file once (write, fsync and close on one descriptor), closes it while renaming,
- * and fsyncs the shard directory through a descriptor kept open (at most 256 of them). A
- * small blob is opened O_DSYNC, so its write returns only once the data is on disk (what
- * fdatasync would then ensure) and needs no separate fsync call; its temporary file is opened
- * ahead, while the previous small write goes on (an empty leftover after a crash is removed
- * with the other temporary files at start-up).
+ * Large blobs (or of unknown size) stream through the shared atomic writer. For small ones
+ * (the caller announces the size) the number of file-system calls is what counts: each is a
+ * round trip through libuv's thread pool, and on a busy machine every round trip waits for a
+ * CPU. So a small blob goes into a temporary file opened ahead (while the previous small write
+ * went on; an empty leftover after a crash is removed with the other temporary files at
+ * start-up) with O_DSYNC, so its write returns only once the data is on disk (what write +
+ * fdatasync would ensure, without the extra call); the file is closed while it is renamed, and
+ * the shard directory is fsynced through a descriptor kept open (at most 256 of them).
  */
 export class FileObjectStore implements ObjectStore {
   readonly type = 'file';
   private readonly shards = new Map<string, Promise<number>>();
-  /** The next small write's temporary file, opened while the previous write went on. */
+  /** The next small write's temporary file (O_DSYNC), opened while the previous one went on. */
   private spare?: Promise<Temp>;
   private closed = false;
 
@@ -59,37 +60,39 @@ export class FileObjectStore implements ObjectStore {
     return fd;
   }
 
-  private async openTemp(small: boolean): Promise<Temp> {
+  private async openTemp(): Promise<Temp> {
     const path = join(this.dir, TMP, randomBytes(12).toString('hex'));
-    return { path, fd: await openP(path, small ? O_WRONLY | O_CREAT | O_EXCL | O_DSYNC : 'wx', 0o600) };
+    return { path, fd: await openP(path, O_WRONLY | O_CREAT | O_EXCL | O_DSYNC, 0o600) };
   }
 
   /** A temporary file for a small write: the spare, replaced at once by the next one. */
   private smallTemp(): Promise<Temp> {
     const taken = this.spare;
-    this.spare = this.closed ? undefined : this.openTemp(true);
+    this.spare = this.closed ? undefined : this.openTemp();
     this.spare?.catch(() => undefined); // a failed spare is retried by the write that takes it
-    return taken ? taken.catch(() => this.openTemp(true)) : this.openTemp(true);
+    return taken ? taken.catch(() => this.openTemp()) : this.openTemp();
   }
 
   async put(key: string, data: Readable, opts: { signal?: AbortSignal; size?: number } = {}): Promise<{ size: number }> {
     const final = this.path(key);
-    const small = opts.size !== undefined && opts.size <= SMALL;
+    if (opts.size === undefined || opts.size > SMALL) {
+      // Large or of unknown size: the streaming writer (a few more round trips do not count).
+      return { size: await writeFileAtomically(data, join(this.dir, TMP, randomBytes(12).toString('hex')), final, opts) };
+    }
     // While the file opens, an error of the stream stays on it (the pipeline reports it) instead of going uncaught.
     const held = () => undefined;
     data.on('error', held);
-    const { fd, path: tmp } = await (small ? this.smallTemp() : this.openTemp(false)).catch((e: unknown) => {
+    const { fd, path: tmp } = await this.smallTemp().catch((e: unknown) => {
       data.off('error', held).destroy();
       throw e;
     });
     let closed = false;
     try {
-      const out = createWriteStream('', { fd, highWaterMark: CHUNK, autoClose: false, emitClose: false });
+      const out = createWriteStream('', { fd, autoClose: false, emitClose: false });
       const piped = pipeline(data, out, { signal: opts.signal });
       data.off('error', held);
+      // O_DSYNC: once the writes return, the data is on disk, before its name is.
       await piped;
-      // The data is on disk before its name is: a crash leaves the whole blob or none.
-      if (!small) await fsyncP(fd);
       const dirFd = await this.shard(key.slice(0, 2));
       closed = true;
       await Promise.all([closeP(fd), rename(tmp, final)]);

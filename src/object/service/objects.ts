@@ -93,9 +93,7 @@ export class ObjectData {
   }
 
   read(row: ObjectRow, range?: ByteRange): Promise<Readable> {
-    // The whole object as an explicit range: the reader stops at its size instead of reading to EOF.
-    const size = Number(row.size);
-    return this.store.get(row.data_key, range ?? (size > 0 ? { start: 0, end: size - 1 } : undefined));
+    return this.store.get(row.data_key, range);
   }
 
   /** A small object's bytes in one read (undefined for a larger one): cheaper to answer with than a stream. */
