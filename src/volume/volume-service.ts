@@ -8,7 +8,8 @@
  * - One back end per process: 'file' (raw sparse files under <dataDir>/volumes) or 'fake'
  *   (records sizes, stores nothing; said at start). No scheduler, pools or multiple back ends.
  * - QoS specs are recorded and associated with types, not enforced. Retype relabels (one back end).
- * - No backups, groups, encryption, migration, manage/unmanage, nor the 3.27
+ * - No backups, groups, encrypted volumes (encryption specs are kept, but without a key manager
+ *   volumes of an encrypted type are refused), migration, manage/unmanage, nor the 3.27
  *   /attachments API (attach with the os-* actions; compute uses the in-process client).
  * - An in-use volume extended (3.42) reaches the guest at its next start.
  */
@@ -25,6 +26,7 @@ import { volumeBasePolicy } from './api/policy-defaults.js';
 import { miscPolicy, miscRoutes, versionRoutes } from './api/routes/misc.js';
 import { adminPolicy, adminRoutes } from './api/routes/admin.js';
 import { qosPolicy, qosRoutes } from './api/routes/qos.js';
+import { encryptionPolicy, encryptionRoutes } from './api/routes/encryption.js';
 import { transfersPolicy, transfersRoutes } from './api/routes/transfers.js';
 import { volumesPolicy, volumesRoutes } from './api/routes/volumes.js';
 import { volumeMigrations } from './db/migrations.js';
@@ -58,7 +60,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
     return {
       name: 'volume',
       errorFormat: novaErrorFormat,
-      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy, ...adminPolicy, ...qosPolicy, ...transfersPolicy },
+      policyDefaults: { ...volumeBasePolicy, ...volumesPolicy, ...miscPolicy, ...adminPolicy, ...qosPolicy, ...encryptionPolicy, ...transfersPolicy },
       context: c,
       client: inProcessVolumeClient(c),
       attach(app: FastifyInstance, routeDeps) {
@@ -71,7 +73,7 @@ export async function createVolumeService(deps: ServiceDeps): Promise<VolumeServ
           const path = req.url.split('?')[0];
           if (path.length > 4 && path.endsWith('/') && path !== '/v3/') throw notFound('The resource could not be found.');
         });
-        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c), ...adminRoutes(c), ...qosRoutes(c), ...transfersRoutes(c)], routeDeps);
+        registerRoutes(app, [...versionRoutes(), ...volumesRoutes(c), ...miscRoutes(c), ...adminRoutes(c), ...qosRoutes(c), ...encryptionRoutes(c), ...transfersRoutes(c)], routeDeps);
       },
       async close() {
         await Promise.allSettled([...c.pending]);

@@ -119,6 +119,23 @@ const transfers: Migration = {
   },
 };
 
+/** Volume type encryption specs (os-volume-type-encryption). */
+const typeEncryption: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('volume_type_encryption')
+      .addColumn('volume_type_id', id, (c) => c.primaryKey())
+      .addColumn('encryption_id', id, (c) => c.notNull())
+      .addColumn('provider', 'varchar(255)', (c) => c.notNull())
+      .addColumn('cipher', 'varchar(255)')
+      .addColumn('key_size', 'integer')
+      .addColumn('control_location', 'varchar(32)', (c) => c.notNull())
+      .addColumn('created_at', ts, (c) => c.notNull())
+      .addColumn('updated_at', ts)
+      .execute();
+  },
+};
+
 export const volumeMigrations: Record<string, Migration> = {
   '001-initial': initial, '002-snapshot-progress': snapshotProgress, '003-type-access': typeAccess, '004-qos-specs': qosSpecs, '005-transfers': transfers,
+  '006-type-encryption': typeEncryption,
 };

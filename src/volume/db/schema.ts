@@ -69,6 +69,19 @@ export interface VolumeTypeRow {
   created_at: string;
 }
 
+/** A volume type's encryption spec (what a front end would use to encrypt its volumes). */
+export interface TypeEncryptionRow {
+  volume_type_id: string;
+  encryption_id: string;
+  provider: string;
+  cipher: string | null;
+  key_size: number | null;
+  /** front-end or back-end */
+  control_location: string;
+  created_at: string;
+  updated_at: string | null;
+}
+
 export interface TransferRow {
   id: string;
   volume_id: string;
@@ -109,5 +122,6 @@ export interface VolumeDB {
   volume_type_project: VolumeTypeProjectRow;
   qos_spec: QosSpecRow;
   transfer: TransferRow;
+  volume_type_encryption: TypeEncryptionRow;
   quota: QuotaRow;
 }

@@ -86,5 +86,6 @@ export async function deleteType(c: VolumeContext, id: string): Promise<void> {
   const used = await c.db.selectFrom('volume').select('id').where('volume_type_id', '=', row.id).executeTakeFirst();
   if (used) throw badRequest(`Target volume type is still in use. Volume Type ${row.id} deletion is not allowed with volumes present with the type.`);
   await c.db.deleteFrom('volume_type_project').where('type_id', '=', row.id).execute();
+  await c.db.deleteFrom('volume_type_encryption').where('volume_type_id', '=', row.id).execute();
   await c.db.deleteFrom('volume_type').where('id', '=', row.id).execute();
 }

@@ -104,6 +104,9 @@ export async function createVolume(c: VolumeContext, caller: Caller & { roles?: 
   if (size === undefined || !Number.isInteger(size) || size < 1) throw badRequest(`Invalid input received: "size" (${String(size)}) must be an integer greater than 0.`);
   if (r.volumeType !== undefined) typeId = (await findType(c, r.volumeType, caller)).id;
   typeId ??= (await ensureDefaultType(c)).id;
+  // no key manager here: a volume of an encrypted type would be created unencrypted
+  const enc = await c.db.selectFrom('volume_type_encryption').select('provider').where('volume_type_id', '=', typeId).executeTakeFirst();
+  if (enc) throw badRequest(`Invalid input received: volumes of an encrypted volume type (provider ${enc.provider}) cannot be created: no key manager is configured.`);
   const now = nowIso();
   const row: VolumeRow = {
     id: randomUUID(), project_id: caller.projectId, user_id: caller.userId, name: r.name ?? null, description: r.description ?? null,

@@ -150,5 +150,27 @@ describe('volume: volumes, types, snapshots, quotas (Cinder v3)', () => {
     assert.equal((await cinder('admin', 'DELETE', `/qos-specs/${q.body.qos_specs.id}`)).status, 400, 'still associated');
     assert.equal((await cinder(k.a, 'GET', '/qos-specs')).status, 403);
   });
+  it('keeps encryption specs of a volume type and refuses its volumes (no key manager)', async () => {
+    const t = (await cinder('admin', 'POST', '/types', { volume_type: { name: 'luks' } })).body.volume_type;
+    assert.deepEqual((await cinder('admin', 'GET', `/types/${t.id}/encryption`)).body, {});
+    const spec = { provider: 'luks', cipher: 'aes-xts-plain64', key_size: 256, control_location: 'front-end' };
+    assert.equal((await cinder(k.a, 'POST', `/types/${t.id}/encryption`, { encryption: spec })).status, 403);
+    assert.equal((await cinder('admin', 'POST', `/types/${t.id}/encryption`, { encryption: { ...spec, control_location: 'middle' } })).status, 400);
+    const e = await cinder('admin', 'POST', `/types/${t.id}/encryption`, { encryption: spec });
+    assert.equal(e.status, 200, JSON.stringify(e.body));
+    assert.equal(e.body.encryption.volume_type_id, t.id);
+    assert.equal((await cinder('admin', 'POST', `/types/${t.id}/encryption`, { encryption: spec })).status, 400, 'exists already');
+    assert.equal((await cinder('admin', 'PUT', `/types/${t.id}/encryption/provider`, { encryption: { key_size: 128 } })).status, 200);
+    const shown = (await cinder('admin', 'GET', `/types/${t.id}/encryption`)).body;
+    assert.equal(shown.key_size, 128);
+    assert.equal(shown.provider, 'luks');
+    assert.deepEqual((await cinder('admin', 'GET', `/types/${t.id}/encryption/cipher`)).body, { cipher: 'aes-xts-plain64' });
+    const v = await cinder(k.a, 'POST', '/volumes', { volume: { size: 1, volume_type: 'luks' } });
+    assert.equal(v.status, 400, 'an encrypted type cannot make volumes here');
+    assert.match(v.body.badRequest.message, /key manager/);
+    assert.equal((await cinder('admin', 'DELETE', `/types/${t.id}/encryption/provider`)).status, 202);
+    assert.deepEqual((await cinder('admin', 'GET', `/types/${t.id}/encryption`)).body, {});
+    assert.equal((await cinder(k.a, 'POST', '/volumes', { volume: { size: 1, volume_type: 'luks' } })).status, 202);
+  });
 });
 
