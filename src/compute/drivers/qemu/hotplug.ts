@@ -38,13 +38,26 @@ export async function detachNic(p: GuestPaths, portId: string, log: Log): Promis
 export async function plugNic(qmp: string, vif: Vif): Promise<void> {
   if (vif.kind !== 'tap' || !vif.tapName) throw new Error(`port ${vif.portId}: only tap interfaces can be hot-plugged`);
   const ids = nicIds(vif.portId);
+  await addDevice(qmp, ['netdev_add', { type: 'tap', id: ids.netdev, ifname: vif.tapName, script: 'no', downscript: 'no' }], ['netdev_del', { id: ids.netdev }],
+    { driver: 'virtio-net-pci', id: ids.device, netdev: ids.netdev, mac: vif.mac, ...(vif.mtu ? { host_mtu: vif.mtu } : {}) });
+}
+
+export async function unplugNic(qmp: string, portId: string, timeoutMs = 20_000): Promise<void> {
+  const ids = nicIds(portId);
+  await removeDevice(qmp, ids.device, ['netdev_del', { id: ids.netdev }], /not found/i, timeoutMs);
+}
+
+type QmpCommand = [command: string, args: Record<string, unknown>];
+
+/** Adds a backend (netdev, block node) and the guest device on it; the backend goes again when the device cannot be added. */
+export async function addDevice(qmp: string, addBackend: QmpCommand, delBackend: QmpCommand, device: Record<string, unknown>): Promise<void> {
   const c = await QmpClient.connect(qmp);
   try {
-    await c.execute('netdev_add', { type: 'tap', id: ids.netdev, ifname: vif.tapName, script: 'no', downscript: 'no' });
+    await c.execute(...addBackend);
     try {
-      await c.execute('device_add', { driver: 'virtio-net-pci', id: ids.device, netdev: ids.netdev, mac: vif.mac, ...(vif.mtu ? { host_mtu: vif.mtu } : {}) });
+      await c.execute('device_add', device);
     } catch (e) {
-      await c.execute('netdev_del', { id: ids.netdev }).catch(() => undefined);
+      await c.execute(...delBackend).catch(() => undefined);
       throw e;
     }
   } finally {
@@ -52,22 +65,25 @@ export async function plugNic(qmp: string, vif: Vif): Promise<void> {
   }
 }
 
-export async function unplugNic(qmp: string, portId: string, timeoutMs = 20_000): Promise<void> {
-  const ids = nicIds(portId);
+/**
+ * device_del, waits for the guest to release the device (DEVICE_DELETED), then deletes its
+ * backend; a device or backend already gone (`gone` matches the error) is no error.
+ */
+export async function removeDevice(qmp: string, deviceId: string, delBackend: QmpCommand, gone: RegExp, timeoutMs = 20_000): Promise<void> {
   const c = await QmpClient.connect(qmp);
   try {
     // listen before asking, so a fast guest's event is not missed
-    const gone = c.waitEvent('DEVICE_DELETED', timeoutMs, (e) => e.data?.device === ids.device);
-    gone.catch(() => undefined);
+    const deleted = c.waitEvent('DEVICE_DELETED', timeoutMs, (e) => e.data?.device === deviceId);
+    deleted.catch(() => undefined);
     let present = true;
     try {
-      await c.execute('device_del', { id: ids.device });
+      await c.execute('device_del', { id: deviceId });
     } catch (e) {
       if (!/not found/i.test(String(e))) throw e;
       present = false;
     }
-    if (present) await gone;
-    await c.execute('netdev_del', { id: ids.netdev }).catch((e: unknown) => { if (!/not found/i.test(String(e))) throw e; });
+    if (present) await deleted;
+    await c.execute(...delBackend).catch((e: unknown) => { if (!gone.test(String(e))) throw e; });
   } finally {
     c.close();
   }

@@ -9,7 +9,7 @@ import type { AttachedVolume, ComputeDriver } from '../driver.js';
 import { volumeIds } from './cmdline.js';
 import { guestPaths, loadSpec, saveSpec, type GuestPaths } from './guest-dir.js';
 import { pidAlive, readPid } from './proc.js';
-import { QmpClient } from './qmp.js';
+import { addDevice, removeDevice } from './hotplug.js';
 
 interface Log { info(obj: object, msg?: string): void }
 
@@ -18,18 +18,8 @@ export async function attachDisk(p: GuestPaths, v: AttachedVolume, log: Log): Pr
   if (spec) saveSpec(p, { ...spec, volumes: [...(spec.volumes ?? []).filter((x) => x.volumeId !== v.volumeId), v] });
   if (!pidAlive(readPid(p.pid), p.dir)) return;
   const ids = volumeIds(v.volumeId);
-  const c = await QmpClient.connect(p.qmp);
-  try {
-    await c.execute('blockdev-add', { driver: v.format, 'node-name': ids.node, 'read-only': !!v.readonly, file: { driver: 'file', filename: v.path } });
-    try {
-      await c.execute('device_add', { driver: 'virtio-blk-pci', id: ids.device, drive: ids.node, serial: v.volumeId.slice(0, 20) });
-    } catch (e) {
-      await c.execute('blockdev-del', { 'node-name': ids.node }).catch(() => undefined);
-      throw e;
-    }
-  } finally {
-    c.close();
-  }
+  await addDevice(p.qmp, ['blockdev-add', { driver: v.format, 'node-name': ids.node, 'read-only': !!v.readonly, file: { driver: 'file', filename: v.path } }],
+    ['blockdev-del', { 'node-name': ids.node }], { driver: 'virtio-blk-pci', id: ids.device, drive: ids.node, serial: v.volumeId.slice(0, 20) });
   log.info({ guest: p.dir, volume: v.volumeId }, 'volume hot-plugged');
 }
 
@@ -39,22 +29,7 @@ export async function detachDisk(p: GuestPaths, volumeId: string, log: Log, time
   if (spec) saveSpec(p, { ...spec, volumes: (spec.volumes ?? []).filter((x) => x.volumeId !== volumeId) });
   if (!pidAlive(readPid(p.pid), p.dir)) return;
   const ids = volumeIds(volumeId);
-  const c = await QmpClient.connect(p.qmp);
-  try {
-    const gone = c.waitEvent('DEVICE_DELETED', timeoutMs, (e) => e.data?.device === ids.device);
-    gone.catch(() => undefined);
-    let present = true;
-    try {
-      await c.execute('device_del', { id: ids.device });
-    } catch (e) {
-      if (!/not found/i.test(String(e))) throw e;
-      present = false;
-    }
-    if (present) await gone;
-    await c.execute('blockdev-del', { 'node-name': ids.node }).catch((e: unknown) => { if (!/not found|cannot find/i.test(String(e))) throw e; });
-  } finally {
-    c.close();
-  }
+  await removeDevice(p.qmp, ids.device, ['blockdev-del', { 'node-name': ids.node }], /not found|cannot find/i, timeoutMs);
   log.info({ guest: p.dir, volume: volumeId }, 'volume unplugged');
 }
 
