@@ -63,16 +63,19 @@ function sorting(q: RequestCtx['query']): { key: SortKey; dir: 'asc' | 'desc' }[
   return keys.map((k, i) => ({ key: k, dir: dirs.length > 1 ? dirs[i] : dirs[0] ?? 'desc' }));
 }
 
+/** The `limit` parameter as Glance checks it (v1 and v2), capped at MAX_LIMIT. */
+export function limitOf(q: RequestCtx['query']): number {
+  const rawLimit = one(q, 'limit');
+  if (rawLimit === undefined) return DEFAULT_LIMIT;
+  if (!/^-?\d+$/.test(rawLimit.trim())) throw badRequest('limit param must be an integer');
+  const limit = Number(rawLimit);
+  if (limit < 0) throw badRequest('limit param must be positive');
+  return Math.min(limit, MAX_LIMIT);
+}
+
 /** GET /v2/images parameters, validated as Glance's deserializer and database layer do. */
 export function parseListQuery(q: RequestCtx['query']): ParsedList {
-  const rawLimit = one(q, 'limit');
-  let limit = DEFAULT_LIMIT;
-  if (rawLimit !== undefined) {
-    if (!/^-?\d+$/.test(rawLimit.trim())) throw badRequest('limit param must be an integer');
-    limit = Number(rawLimit);
-    if (limit < 0) throw badRequest('limit param must be positive');
-  }
-  limit = Math.min(limit, MAX_LIMIT);
+  const limit = limitOf(q);
   const memberStatus = one(q, 'member_status') ?? 'accepted';
   if (!['pending', 'accepted', 'rejected', 'all'].includes(memberStatus)) throw badRequest(`Invalid status: ${memberStatus}`);
   const visibility = one(q, 'visibility');

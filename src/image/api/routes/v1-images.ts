@@ -3,7 +3,7 @@ import type { RequestCtx, Route } from '../../../core/http/routes.js';
 import { SORT_KEYS, type ColumnFilter, type ImageListQuery, type ImageRecord, type SortKey } from '../../db/images-repo.js';
 import type { ImageServices } from '../../service/index.js';
 import { callerOf, one } from '../http.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../list-query.js';
+import { limitOf } from '../list-query.js';
 import { checkFormats, createBody, dataOf, readMeta, requireFormats, setMetaHeaders, updateChanges, v1Image, v1Summary, type V1Meta } from '../v1.js';
 import { baseUrl } from './discovery.js';
 
@@ -12,13 +12,7 @@ const COPY_FROM = 'x-glance-api-copy-from';
 /** v1 list parameters (Glance v1's registry): filters, property-*, is_public, sort_key/sort_dir, limit/marker. */
 function parseV1List(ctx: RequestCtx): Omit<ImageListQuery, 'viewer' | 'marker'> & { markerId?: string } {
   const q = ctx.query;
-  const rawLimit = one(q, 'limit');
-  let limit = DEFAULT_LIMIT;
-  if (rawLimit !== undefined) {
-    if (!/^-?\d+$/.test(rawLimit.trim())) throw badRequest('limit param must be an integer');
-    limit = Number(rawLimit);
-    if (limit < 0) throw badRequest('limit param must be positive');
-  }
+  const limit = limitOf(q);
   const sortKey = one(q, 'sort_key') ?? 'created_at';
   if (!SORT_KEYS.includes(sortKey as SortKey)) throw badRequest(`Unsupported sort_key. Acceptable values: ${SORT_KEYS.join(', ')}`);
   const sortDir = one(q, 'sort_dir') ?? 'desc';
@@ -59,7 +53,7 @@ function parseV1List(ctx: RequestCtx): Omit<ImageListQuery, 'viewer' | 'marker'>
     memberStatus: 'all',
     filters, properties, tags: [],
     sort: [{ key: sortKey as SortKey, dir: sortDir }],
-    limit: Math.min(limit, MAX_LIMIT),
+    limit,
     markerId: marker,
   };
 }
