@@ -3,27 +3,18 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DbKind } from '../../core/db/database.js';
 import { isUniqueViolation } from '../../core/db/database.js';
 import { nowIso } from '../../core/ids.js';
-import type { InventoryRow, PlacementDB, ProviderRow } from '../db/schema.js';
+import type { PlacementDB, ProviderRow } from '../db/schema.js';
+import { invOf, normalizeInventory, type Inventory, type InventoryInput } from './inventory.js';
 import { capacityOf, unitProblem, type SnapProvider, type Snapshot } from './candidates.js';
-import { SnapshotCache } from './snapshot-cache.js';
+export { MAX_INT, type Inventory, type InventoryInput } from './inventory.js';
+import { SnapshotCache, type ProviderUsage } from './snapshot-cache.js';
 import { bad, conflict, generationConflict, missing } from './errors.js';
 import { STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS } from './standard.js';
 
 type Db = Kysely<PlacementDB> | Transaction<PlacementDB>;
 
-export const MAX_INT = 2147483647;
 const STD_RC = new Set(STANDARD_RESOURCE_CLASSES);
 const STD_TRAITS = new Set(STANDARD_TRAITS);
-
-export interface InventoryInput {
-  total: number;
-  reserved?: number;
-  min_unit?: number;
-  max_unit?: number;
-  step_size?: number;
-  allocation_ratio?: number;
-}
-export type Inventory = Omit<InventoryRow, 'provider_uuid' | 'resource_class'>;
 
 /** One consumer's allocations to write: provider → class → amount. */
 export interface ConsumerAllocations {
@@ -59,7 +50,7 @@ export class PlacementService {
   readonly cache: SnapshotCache;
 
   constructor(readonly db: Kysely<PlacementDB>, readonly kind: DbKind, readonly defaultProject = 'incomplete', readonly defaultUser = 'incomplete') {
-    this.cache = new SnapshotCache(() => this.snapshot(), (uuids) => this.usagesOf(uuids));
+    this.cache = new SnapshotCache(() => this.snapshot());
     // Every structural write drops the cached snapshot, whether it succeeds or not.
     for (const name of STRUCTURAL_WRITES) {
       const original = this[name] as (...a: unknown[]) => Promise<unknown>;
@@ -73,15 +64,13 @@ export class PlacementService {
     }
   }
 
-  /** Generation and usage of some providers, for the snapshot cache. */
-  private async usagesOf(uuids: string[]): Promise<Map<string, { generation: number; usages: Map<string, number> }>> {
-    const out = new Map<string, { generation: number; usages: Map<string, number> }>();
+  /** Generation and usage of some providers (read in the transaction that changed them). */
+  private async usagesOf(db: Db, uuids: string[]): Promise<Map<string, ProviderUsage>> {
+    const out = new Map<string, ProviderUsage>();
     if (uuids.length === 0) return out;
-    const [gens, rows] = await Promise.all([
-      this.db.selectFrom('resource_provider').select(['uuid', 'generation']).where('uuid', 'in', uuids).execute(),
-      this.db.selectFrom('allocation').select(['provider_uuid', 'resource_class']).select((eb) => eb.fn.sum<number>('used').as('used'))
-        .where('provider_uuid', 'in', uuids).groupBy(['provider_uuid', 'resource_class']).execute(),
-    ]);
+    const gens = await db.selectFrom('resource_provider').select(['uuid', 'generation']).where('uuid', 'in', uuids).execute();
+    const rows = await db.selectFrom('allocation').select(['provider_uuid', 'resource_class']).select((eb) => eb.fn.sum<number>('used').as('used'))
+      .where('provider_uuid', 'in', uuids).groupBy(['provider_uuid', 'resource_class']).execute();
     for (const g of gens) out.set(g.uuid, { generation: g.generation, usages: new Map() });
     for (const r of rows) out.get(r.provider_uuid)?.usages.set(r.resource_class, Number(r.used));
     return out;
@@ -311,8 +300,7 @@ export class PlacementService {
     if (expected !== undefined && p.generation !== expected) {
       throw generationConflict(`resource provider generation conflict: ${uuid} is at generation ${p.generation}, not ${expected}. Please update the generation and try again.`);
     }
-    let q = trx.updateTable('resource_provider').set({ generation: p.generation + 1, updated_at: nowIso() }).where('uuid', '=', uuid).where('generation', '=', p.generation);
-    const r = await q.executeTakeFirst();
+    const r = await trx.updateTable('resource_provider').set({ generation: p.generation + 1, updated_at: nowIso() }).where('uuid', '=', uuid).where('generation', '=', p.generation).executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw generationConflict(`resource provider generation conflict: ${uuid} was updated concurrently. Please update the generation and try again.`);
     return p.generation + 1;
   }
@@ -326,8 +314,7 @@ export class PlacementService {
   }
 
   private async usageOf(db: Db, uuid: string): Promise<Map<string, number>> {
-    const rows = await db.selectFrom('allocation').select('resource_class').select((eb) => eb.fn.sum<number>('used').as('used')).where('provider_uuid', '=', uuid).groupBy('resource_class').execute();
-    return new Map(rows.map((r) => [r.resource_class, Number(r.used)]));
+    return (await this.usagesOf(db, [uuid])).get(uuid)?.usages ?? new Map();
   }
 
   /**
@@ -445,17 +432,23 @@ export class PlacementService {
   /**
    * Replaces the allocations of one or more consumers in one transaction: every provider
    * touched is locked and its generation bumped, capacity and units are checked against
-   * the usage others hold, consumer generations are compared (1.28).
+   * the usage others hold, consumer generations are compared (1.28). Set-based (a few
+   * statements whatever the number of classes and providers): the scheduler's claims are
+   * serial on SQLite's one writer, so each statement saved is throughput.
    */
   async writeAllocations(items: ConsumerAllocations[]): Promise<void> {
-    let touched = new Set<string>();
-    await this.db.transaction().execute(async (trx) => {
+    const fresh = await this.db.transaction().execute(async (trx) => {
       const consumers = items.map((i) => i.consumer);
       const existing = await trx.selectFrom('allocation').select('provider_uuid').where('consumer_uuid', 'in', consumers).execute();
-      touched = new Set<string>([...existing.map((e) => e.provider_uuid), ...items.flatMap((i) => Object.keys(i.allocations))]);
-      await this.lock(trx, [...touched]);
+      const wanted = new Set(items.flatMap((i) => Object.keys(i.allocations)));
+      const touched = [...new Set([...existing.map((e) => e.provider_uuid), ...wanted])];
+      await this.lock(trx, touched);
+      const current = new Map((await trx.selectFrom('consumer').selectAll().where('uuid', 'in', consumers).execute()).map((c) => [c.uuid, c]));
+      const now = nowIso();
+      const rows: { provider_uuid: string; consumer_uuid: string; resource_class: string; used: number; created_at: string }[] = [];
+      const emptied: string[] = [];
       for (const item of items) {
-        const c = await trx.selectFrom('consumer').selectAll().where('uuid', '=', item.consumer).executeTakeFirst();
+        const c = current.get(item.consumer);
         if (item.consumer_generation !== undefined) {
           if (c && item.consumer_generation === null) {
             throw generationConflict(`consumer generation conflict - expected null but got ${c.generation}`);
@@ -467,9 +460,10 @@ export class PlacementService {
             throw generationConflict(`consumer generation conflict - expected ${item.consumer_generation} but got ${c.generation}`);
           }
         }
-        const now = nowIso();
         const hasAllocations = Object.values(item.allocations).some((r) => Object.keys(r).length > 0);
-        if (c) {
+        if (c && !hasAllocations) {
+          emptied.push(c.uuid);
+        } else if (c) {
           await trx.updateTable('consumer').set({
             generation: c.generation + 1,
             updated_at: now,
@@ -488,24 +482,28 @@ export class PlacementService {
             throw e;
           }
         }
-        await trx.deleteFrom('allocation').where('consumer_uuid', '=', item.consumer).execute();
         for (const [rp, resources] of Object.entries(item.allocations)) {
-          for (const [rc, used] of Object.entries(resources)) {
-            if (used === 0) continue;
-            await trx.insertInto('allocation').values({ provider_uuid: rp, consumer_uuid: item.consumer, resource_class: rc, used, created_at: now }).execute();
-          }
+          for (const [rc, used] of Object.entries(resources)) if (used !== 0) rows.push({ provider_uuid: rp, consumer_uuid: item.consumer, resource_class: rc, used, created_at: now });
         }
-        if (!hasAllocations && c) await trx.deleteFrom('consumer').where('uuid', '=', c.uuid).execute();
       }
+      if (existing.length > 0) await trx.deleteFrom('allocation').where('consumer_uuid', 'in', consumers).execute();
+      if (rows.length > 0) await trx.insertInto('allocation').values(rows).execute();
+      if (emptied.length > 0) await trx.deleteFrom('consumer').where('uuid', 'in', emptied).execute();
+
       // Check every new allocation against the providers' inventories and total usage.
+      const providers = new Set((await trx.selectFrom('resource_provider').select('uuid').where('uuid', 'in', touched).execute()).map((p) => p.uuid));
+      const usage = await this.usagesOf(trx, touched);
+      const invs = new Map<string, Map<string, Inventory>>();
+      if (wanted.size > 0) {
+        for (const r of await trx.selectFrom('inventory').selectAll().where('provider_uuid', 'in', [...wanted]).execute()) {
+          (invs.get(r.provider_uuid) ?? invs.set(r.provider_uuid, new Map()).get(r.provider_uuid)!).set(r.resource_class, invOf(r));
+        }
+      }
       for (const item of items) {
         for (const [rp, resources] of Object.entries(item.allocations)) {
-          const p = await trx.selectFrom('resource_provider').select('uuid').where('uuid', '=', rp).executeTakeFirst();
-          if (!p) throw bad(`Unable to allocate inventory: Resource provider '${rp}' not found.`);
-          const invs = new Map((await trx.selectFrom('inventory').selectAll().where('provider_uuid', '=', rp).execute()).map((r) => [r.resource_class, invOf(r)]));
-          const usage = await this.usageOf(trx, rp);
+          if (!providers.has(rp)) throw bad(`Unable to allocate inventory: Resource provider '${rp}' not found.`);
           for (const [rc, used] of Object.entries(resources)) {
-            const inv = invs.get(rc);
+            const inv = invs.get(rp)?.get(rc);
             if (!inv) {
               if (!(await this.resourceClassExists(rc, trx))) throw bad(`Unable to allocate inventory: Unknown resource class in allocation: ${rc}`);
               throw conflict(`Unable to allocate inventory: Inventory for '${rc}' on resource provider '${rp}' invalid.`, 'placement.undefined_code');
@@ -514,32 +512,40 @@ export class PlacementService {
             if (problem) {
               throw conflict(`Unable to allocate inventory: Unable to create allocation for '${rc}' on resource provider '${rp}'. The requested amount would violate inventory constraints.`);
             }
-            const total = usage.get(rc) ?? 0;
-            if (total > capacityOf(inv)) {
+            if ((usage.get(rp)?.usages.get(rc) ?? 0) > capacityOf(inv)) {
               throw conflict(`Unable to allocate inventory: Unable to create allocation for '${rc}' on resource provider '${rp}'. The requested amount would exceed the capacity.`);
             }
           }
         }
       }
-      for (const rp of touched) {
-        if (await trx.selectFrom('resource_provider').select('uuid').where('uuid', '=', rp).executeTakeFirst()) await this.bump(trx, rp);
-      }
+      return this.bumpAll(trx, [...providers], usage);
     });
-    await this.cache.allocationsChanged([...touched]);
+    this.cache.usagesChanged(fresh);
   }
 
   async deleteAllocations(consumer: string): Promise<void> {
-    let touched: string[] = [];
-    await this.db.transaction().execute(async (trx) => {
+    const fresh = await this.db.transaction().execute(async (trx) => {
       const rows = await trx.selectFrom('allocation').select('provider_uuid').where('consumer_uuid', '=', consumer).execute();
       if (rows.length === 0) throw missing(`No allocations for consumer '${consumer}'`);
-      touched = [...new Set(rows.map((r) => r.provider_uuid))];
+      const touched = [...new Set(rows.map((r) => r.provider_uuid))];
       await this.lock(trx, touched);
       await trx.deleteFrom('allocation').where('consumer_uuid', '=', consumer).execute();
       await trx.deleteFrom('consumer').where('uuid', '=', consumer).execute();
-      for (const rp of touched) await this.bump(trx, rp);
+      return this.bumpAll(trx, touched, await this.usagesOf(trx, touched));
     });
-    await this.cache.allocationsChanged(touched);
+    this.cache.usagesChanged(fresh);
+  }
+
+  /**
+   * Bumps the generations of providers whose allocations changed (locked by the caller, or
+   * serial on SQLite, so an increment is safe) and returns their new generation and usage
+   * for the snapshot cache.
+   */
+  private async bumpAll(trx: Db, uuids: string[], usage: Map<string, ProviderUsage>): Promise<Map<string, ProviderUsage>> {
+    if (uuids.length === 0) return usage;
+    await trx.updateTable('resource_provider').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: nowIso() })).where('uuid', 'in', uuids).execute();
+    for (const u of usage.values()) u.generation += 1;
+    return usage;
   }
 
   // ---- usages
@@ -570,20 +576,3 @@ export class PlacementService {
 const toRow = (p: SnapProvider): ProviderRow => ({
   uuid: p.uuid, name: p.name, generation: p.generation, parent_uuid: p.parent_uuid, root_uuid: p.root_uuid, created_at: '', updated_at: '',
 });
-
-const invOf = (r: InventoryRow): Inventory => ({
-  total: Number(r.total), reserved: Number(r.reserved), min_unit: Number(r.min_unit), max_unit: Number(r.max_unit),
-  step_size: Number(r.step_size), allocation_ratio: Number(r.allocation_ratio),
-});
-
-function normalizeInventory(rc: string, i: InventoryInput, uuid: string, reservedCanBeTotal: boolean): Inventory {
-  const inv: Inventory = {
-    total: i.total, reserved: i.reserved ?? 0, min_unit: i.min_unit ?? 1, max_unit: i.max_unit ?? MAX_INT,
-    step_size: i.step_size ?? 1, allocation_ratio: i.allocation_ratio ?? 1.0,
-  };
-  if (inv.reserved > inv.total || (!reservedCanBeTotal && inv.reserved === inv.total && inv.total > 0)) {
-    throw bad(`Unable to update inventory for resource provider ${uuid}: Invalid inventory for '${rc}' on resource provider '${uuid}'. The reserved value is greater than or equal to total.`);
-  }
-  if (inv.min_unit > inv.max_unit) throw bad(`Unable to update inventory for resource provider ${uuid}: Invalid inventory for '${rc}': min_unit ${inv.min_unit} is greater than max_unit ${inv.max_unit}.`);
-  return inv;
-}

@@ -1,29 +1,27 @@
 import type { Snapshot } from './candidates.js';
 
-/** What the cache re-reads for providers whose allocations changed. */
-export type UsageReader = (uuids: string[]) => Promise<Map<string, { generation: number; usages: Map<string, number> }>>;
+/** A provider's generation and usage per class, as an allocation write left them. */
+export interface ProviderUsage { generation: number; usages: Map<string, number> }
 
 /**
  * The providers' snapshot kept in memory between candidate searches, so the scheduler does
  * not re-read every provider per server. Structural writes (providers, inventories, traits,
- * aggregates, classes) drop it; allocation writes re-read the usages of the providers they
- * touched. Each re-read is numbered: an older read never overwrites a newer one. Assumes this
- * process makes every placement write (one placement API process per database).
+ * aggregates, classes) drop it; allocation writes hand over the usages they left, read in
+ * their own transaction. A provider's generation orders them: an older write's usage never
+ * overwrites a newer one. Assumes this process makes every placement write (one placement
+ * API process per database).
  */
 export class SnapshotCache {
   private snap?: Snapshot;
   private building?: Promise<Snapshot>;
   private epoch = 0;
-  private seq = 0;
-  private readonly applied = new Map<string, number>();
 
-  constructor(private readonly load: () => Promise<Snapshot>, private readonly readUsage: UsageReader) {}
+  constructor(private readonly load: () => Promise<Snapshot>) {}
 
   invalidate(): void {
     this.epoch++;
     this.snap = undefined;
     this.building = undefined;
-    this.applied.clear();
   }
 
   async get(): Promise<Snapshot> {
@@ -38,22 +36,15 @@ export class SnapshotCache {
     return s;
   }
 
-  async allocationsChanged(uuids: string[]): Promise<void> {
+  usagesChanged(fresh: Map<string, ProviderUsage>): void {
     if (!this.snap) {
       // a snapshot being built may have read the old usages: build again
       if (this.building) this.invalidate();
       return;
     }
-    const snap = this.snap;
-    const seq = ++this.seq;
-    const fresh = await this.readUsage(uuids);
-    if (snap !== this.snap) return;
-    for (const uuid of uuids) {
-      const p = snap.providers.get(uuid);
-      const f = fresh.get(uuid);
-      if (!p || !f) continue;
-      if ((this.applied.get(uuid) ?? 0) > seq) continue;
-      this.applied.set(uuid, seq);
+    for (const [uuid, f] of fresh) {
+      const p = this.snap.providers.get(uuid);
+      if (!p || p.generation > f.generation) continue;
       p.generation = f.generation;
       p.usages = f.usages;
     }
