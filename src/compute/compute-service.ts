@@ -7,10 +7,10 @@
  * LIMITATIONS (this build)
  * - Without the network service in the process, networking is built in (QEMU user-mode, one
  *   interface per server) and security groups are names only ('default').
- * - Volumes attach to servers (os-volume_attachments) when the volume service runs in this
- *   process; no boot from volume yet, no swap.
- * - Resize is same-host only; cold and live migration between hosts are not implemented yet.
- * - Shelve keeps the disk on its host; no soft delete (restore answers 409).
+ * - Agents run in this process only: image and placement must be in the same process (no
+ *   REST clients for them yet), so a host cannot run a compute agent alone.
+ * - No swap disks, no multiattach volumes; shelve keeps the disk on its host; no soft delete
+ *   (restore answers 409).
  */
 import { join } from 'node:path';
 import { localHostNames } from '../core/config.js';
