@@ -59,7 +59,8 @@ export class DigestStream extends Transform {
     }
     this.md5?.update(chunk);
     this.sha512?.update(chunk);
-    if (this.job) this.job.update(chunk).then(() => done(null, chunk), (e: Error) => done(e));
+    const wait = this.job?.update(chunk);
+    if (wait) wait.then(() => done(null, chunk), (e: Error) => done(e));
     else done(null, chunk);
   }
 

@@ -118,16 +118,25 @@ export class HashJob {
     this.fill = 0;
   }
 
-  /** Copies a chunk into shared buffers, handing full ones to the workers; waits when all are busy. */
-  async update(chunk: Buffer): Promise<void> {
+  /**
+   * Copies a chunk into shared buffers, handing full ones to the workers. Returns a promise
+   * only when it has to wait for a free buffer (most chunks need none: no microtask for them).
+   */
+  update(chunk: Buffer): Promise<void> | undefined {
     let off = 0;
     while (off < chunk.length) {
-      if (this.current < 0) await this.slot();
+      if (this.current < 0) {
+        if (this.failed) return Promise.reject(this.failed);
+        if (!this.free.length) return this.slot().then(() => this.update(chunk.subarray(off)));
+        this.current = this.free.shift()!;
+        this.fill = 0;
+      }
       const n = chunk.copy(this.views[this.current], this.fill, off, Math.min(chunk.length, off + SLOT - this.fill));
       this.fill += n;
       off += n;
       if (this.fill === SLOT) this.dispatch();
     }
+    return undefined;
   }
 
   /** The hex digest of every algorithm, once the workers have seen all the data. */
