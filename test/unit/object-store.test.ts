@@ -32,6 +32,22 @@ for (const [name, make] of [['file', () => new FileObjectStore(mkdtempSync(join(
       await assert.rejects(s.put('../x', Readable.from([])));
     });
 
+    it('writes small blobs of an announced size, and refuses more than announced', async () => {
+      const s: ObjectStore = make();
+      const keys = Array.from({ length: 20 }, (_, i) => `sm${String(i).padStart(4, '0')}`);
+      // concurrent small writes (one batch for the file store's small-blob table)
+      await Promise.all(keys.map((k, i) => s.put(k, Readable.from([Buffer.from(`blob ${i} `), Buffer.from('tail')]), { size: `blob ${i} tail`.length })));
+      assert.equal(await text(await s.get('sm0007')), 'blob 7 tail');
+      assert.equal(await text(await s.get('sm0007', { start: 5, end: 5 })), '7');
+      assert.equal((await s.getBytes('sm0012', { start: 0, end: 6 })).toString(), 'blob 12');
+      assert.deepEqual(await s.stat('sm0003'), { size: 11 });
+      assert.deepEqual((await s.list()).sort(), keys);
+      assert.equal(await s.delete('sm0003'), true);
+      assert.equal(await s.stat('sm0003'), undefined);
+      await assert.rejects(s.get('sm0003'), BlobNotFoundError);
+      await s.close();
+    });
+
     it('leaves nothing under the key when the stream fails', async () => {
       const s = make();
       const failing = new Readable({ read() { this.push(Buffer.from('partial')); this.destroy(new Error('client gone')); } });
@@ -44,6 +60,14 @@ for (const [name, make] of [['file', () => new FileObjectStore(mkdtempSync(join(
 }
 
 describe('file object store', () => {
+  it('refuses a small blob longer than announced, and keeps nothing of it', async () => {
+    const s = new FileObjectStore(mkdtempSync(join(tmpdir(), 'nubo-os-')));
+    await assert.rejects(s.put('sm9999', Readable.from([Buffer.alloc(10)]), { size: 5 }), /more than the announced 5 bytes/);
+    assert.equal(await s.stat('sm9999'), undefined);
+    assert.deepEqual(await s.list(), []);
+    await s.close();
+  });
+
   it('cleanup removes what interrupted writes left in .tmp', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nubo-os-'));
     const s = new FileObjectStore(dir);

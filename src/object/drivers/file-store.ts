@@ -1,46 +1,33 @@
-import { close, closeSync, constants, createWriteStream, fsync, mkdirSync, open as openFd, openSync, readSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
+import { Readable } from 'node:stream';
 import { writeFileAtomically } from '../../core/storage/atomic-file.js';
 import { assertValidKey, BlobNotFoundError, type ByteRange, type ObjectStore } from './object-store.js';
+import { SmallBlobs } from './small-blobs.js';
 
 const TMP = '.tmp';
 const CHUNK = 1024 * 1024;
-/** Blobs up to this size (as the caller announces) take the small-write path. */
+/**
+ * Blobs up to this size (as the caller announces it) are rows of SmallBlobs, read whole
+ * (one network chunk) before they are written.
+ */
 const SMALL = 64 * 1024;
-const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = constants;
-
-interface Temp { fd: number; path: string }
-const openP = promisify(openFd);
-const fsyncP = promisify(fsync);
-const closeP = promisify(close);
 
 /**
- * Blobs as files under <dir>/<first two key chars>/<key>: written to `.tmp/<random>`, made
- * durable, renamed into place, and the directory fsynced, so a crash leaves a whole blob or none.
- *
- * Large blobs (or of unknown size) stream through the shared atomic writer. For small ones
- * (the caller announces the size) the number of file-system calls is what counts: each is a
- * round trip through libuv's thread pool, and on a busy machine every round trip waits for a
- * CPU. So a small blob goes into a temporary file opened ahead (while the previous small write
- * went on; an empty leftover after a crash is removed with the other temporary files at
- * start-up) with O_DSYNC, so its write returns only once the data is on disk (what write +
- * fdatasync would ensure, without the extra call); the file is closed while it is renamed, and
- * the shard directory is fsynced through a descriptor kept open (at most 256 of them).
+ * Large blobs (or of unknown size) as files under <dir>/<first two key chars>/<key>, streamed
+ * through the shared atomic writer (temporary file, fsync, rename, directory fsync), so a
+ * crash leaves a whole blob or none. Small ones (the caller announces the size) as rows of
+ * SmallBlobs in <dir>/small.sqlite: for them the number of flushes is what counts.
  */
 export class FileObjectStore implements ObjectStore {
   readonly type = 'file';
-  private readonly shards = new Map<string, Promise<number>>();
-  /** The next small write's temporary file (O_DSYNC), opened while the previous one went on. */
-  private spare?: Promise<Temp>;
-  private closed = false;
+  private readonly small: SmallBlobs;
 
   constructor(private readonly dir: string) {
     mkdirSync(join(dir, TMP), { recursive: true, mode: 0o700 });
+    this.small = new SmallBlobs(join(dir, 'small.sqlite'));
   }
 
   private path(key: string): string {
@@ -48,65 +35,28 @@ export class FileObjectStore implements ObjectStore {
     return join(this.dir, key.slice(0, 2), key);
   }
 
-  /** An open descriptor of a shard directory (created on first use), for fsyncing renames into it. */
-  private shard(name: string): Promise<number> {
-    let fd = this.shards.get(name);
-    if (!fd) {
-      const dir = join(this.dir, name);
-      fd = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => openP(dir, 'r'));
-      fd.catch(() => this.shards.delete(name));
-      this.shards.set(name, fd);
-    }
-    return fd;
-  }
-
-  private async openTemp(): Promise<Temp> {
-    const path = join(this.dir, TMP, randomBytes(12).toString('hex'));
-    return { path, fd: await openP(path, O_WRONLY | O_CREAT | O_EXCL | O_DSYNC, 0o600) };
-  }
-
-  /** A temporary file for a small write: the spare, replaced at once by the next one. */
-  private smallTemp(): Promise<Temp> {
-    const taken = this.spare;
-    this.spare = this.closed ? undefined : this.openTemp();
-    this.spare?.catch(() => undefined); // a failed spare is retried by the write that takes it
-    return taken ? taken.catch(() => this.openTemp()) : this.openTemp();
-  }
-
   async put(key: string, data: Readable, opts: { signal?: AbortSignal; size?: number } = {}): Promise<{ size: number }> {
     const final = this.path(key);
     if (opts.size === undefined || opts.size > SMALL) {
-      // Large or of unknown size: the streaming writer (a few more round trips do not count).
       return { size: await writeFileAtomically(data, join(this.dir, TMP, randomBytes(12).toString('hex')), final, opts) };
     }
-    // While the file opens, an error of the stream stays on it (the pipeline reports it) instead of going uncaught.
-    const held = () => undefined;
-    data.on('error', held);
-    const { fd, path: tmp } = await this.smallTemp().catch((e: unknown) => {
-      data.off('error', held).destroy();
-      throw e;
-    });
-    let closed = false;
-    try {
-      const out = createWriteStream('', { fd, autoClose: false, emitClose: false });
-      const piped = pipeline(data, out, { signal: opts.signal });
-      data.off('error', held);
-      // O_DSYNC: once the writes return, the data is on disk, before its name is.
-      await piped;
-      const dirFd = await this.shard(key.slice(0, 2));
-      closed = true;
-      await Promise.all([closeP(fd), rename(tmp, final)]);
-      // The rename is durable before the caller writes the row that makes the object visible.
-      await fsyncP(dirFd);
-      return { size: out.bytesWritten };
-    } catch (e) {
-      if (!closed) await closeP(fd).catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
+    const body = await readSmall(data, opts.size, opts.signal);
+    await this.small.put(key, body);
+    return { size: body.length };
+  }
+
+  /** A small blob's bytes (all, or a range), or undefined when the key is not a small blob. */
+  private smallBytes(key: string, range?: ByteRange): Buffer | undefined {
+    assertValidKey(key);
+    const data = this.small.get(key);
+    if (!data || !range) return data;
+    if (range.end >= data.length) throw new Error(`blob '${key}' is shorter than ${range.end + 1} bytes`);
+    return data.subarray(range.start, range.end + 1);
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
+    const small = this.smallBytes(key, range);
+    if (small) return Readable.from([small], { objectMode: false });
     const fh = await open(this.path(key), 'r').catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'ENOENT' ? new BlobNotFoundError(key) : e;
     });
@@ -119,6 +69,8 @@ export class FileObjectStore implements ObjectStore {
    * more than everything else on a busy machine; callers keep it to small ranges.
    */
   async getBytes(key: string, range: ByteRange): Promise<Buffer> {
+    const small = this.smallBytes(key, range);
+    if (small) return small;
     let fd: number;
     try {
       fd = openSync(this.path(key), 'r');
@@ -135,6 +87,9 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {
+    assertValidKey(key);
+    const size = this.small.size(key);
+    if (size !== undefined) return { size };
     try {
       return { size: (await stat(this.path(key))).size };
     } catch (e) {
@@ -144,6 +99,8 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<boolean> {
+    assertValidKey(key);
+    if (this.small.delete(key)) return true;
     try {
       await unlink(this.path(key));
       return true;
@@ -154,7 +111,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async list(): Promise<string[]> {
-    const keys: string[] = [];
+    const keys = this.small.keys();
     for (const d of await readdir(this.dir, { withFileTypes: true })) {
       if (!d.isDirectory() || d.name.startsWith('.')) continue;
       for (const f of await readdir(join(this.dir, d.name), { withFileTypes: true })) if (f.isFile()) keys.push(f.name);
@@ -169,12 +126,35 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const spare = await this.spare?.catch(() => undefined);
-    this.spare = undefined;
-    if (spare) await closeP(spare.fd).then(() => unlink(spare.path)).catch(() => undefined);
-    const fds = [...this.shards.values()];
-    this.shards.clear();
-    await Promise.all(fds.map((fd) => fd.then(closeP, () => undefined)));
+    this.small.close();
   }
+}
+
+/**
+ * A small body read whole. By hand rather than with pipeline(): pipeline aborts an internal
+ * AbortController when it ends, whose DOMException cost more than the rest of this read.
+ */
+function readSmall(data: Readable, max: number, signal?: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const fail = (e: unknown) => {
+      signal?.removeEventListener('abort', aborted);
+      data.destroy();
+      reject(e);
+    };
+    const aborted = () => fail(signal?.reason ?? new Error('aborted'));
+    if (signal?.aborted) return aborted();
+    signal?.addEventListener('abort', aborted, { once: true });
+    data.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got > max) fail(new Error(`more than the announced ${max} bytes`));
+      else chunks.push(c);
+    });
+    data.once('error', fail);
+    data.once('end', () => {
+      signal?.removeEventListener('abort', aborted);
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got));
+    });
+  });
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeRequestBody } from '../../core/http/request-body.js';
 import type { Logger } from '../../core/logger.js';
@@ -71,7 +71,7 @@ export class ObjectData {
   }
 
   async write(loc: ObjectLoc, body: Readable, opts: WriteOptions): Promise<ObjectRow> {
-    const key = randomBytes(16).toString('hex');
+    const key = randomUUID().replaceAll('-', '');
     const counter = new Md5Counter(opts.maxBytes);
     const { size } = await this.store.put(key, pipeRequestBody(body, counter, () => new IncompleteBodyError('the request body ended early')), { size: opts.expectedLength });
     try {

@@ -6,8 +6,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { pgDatabase } from '../../helpers/cloud.js';
-import { filesUnder, freeBasePort, NuboProcess } from '../../helpers/process.js';
+import { storedBlobs } from './helpers.js';
+import { freeBasePort, NuboProcess } from '../../helpers/process.js';
 
 const OBJECT_OFFSET = 6;
 
@@ -60,11 +62,16 @@ describe('object: a kill -9 during an upload', () => {
     stop = true;
     req.destroy();
     assert.ok(readdirSync(tmpDir).length > 0, 'the killed upload left its temporary file');
-    const before = filesUnder(objects).filter((f) => !f.includes('/.tmp/'));
+    const before = storedBlobs(objects);
     assert.equal(before.length, 1, 'only the kept object is whole on disk');
-    // a whole blob no row references (as a crash between rename and commit would leave it)
+    // whole blobs no row references (as a crash between the blob's write and the row's commit
+    // would leave them): a large one as a file, a small one as a row
     mkdirSync(join(objects, 'ff'), { recursive: true });
     writeFileSync(join(objects, 'ff', 'ff00112233445566778899aabbccddee'), 'orphan');
+    const small = new Database(join(objects, 'small.sqlite'));
+    small.prepare('INSERT INTO blob (key, data) VALUES (?, ?)').run('ee00112233445566778899aabbccddee', Buffer.from('orphan'));
+    small.close();
+    assert.equal(storedBlobs(objects).length, 3);
 
     await nubo.start();
     token = await tokenOf();
@@ -72,7 +79,7 @@ describe('object: a kill -9 during an upload', () => {
     const listing = await (await fetch(`${account}/crash`, { headers: { 'x-auth-token': token } })).text();
     assert.equal(listing, 'keep\n');
     assert.deepEqual(readdirSync(tmpDir), [], 'no partial file remains');
-    assert.deepEqual(filesUnder(objects).filter((f) => !f.includes('/.tmp/')), before, 'the orphan blob was removed, the kept one stays');
+    assert.deepEqual(storedBlobs(objects), before, 'the orphan blobs were removed, the kept one stays');
     assert.equal(await (await fetch(`${account}/crash/keep`, { headers: { 'x-auth-token': token } })).text(), 'kept');
 
     const data = randomBytes(3 * 1024 * 1024 + 7);

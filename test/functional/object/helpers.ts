@@ -1,3 +1,8 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { filesUnder } from '../../helpers/process.js';
 import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 
 /** A raw answer from the object API (bodies as text; Buffer with `binary`). */
@@ -45,4 +50,25 @@ export async function startSwiftCloud(): Promise<SwiftCloud> {
     },
     stop: () => c.stop(),
   };
+}
+
+/**
+ * Every blob the file object store holds under `objectsDir`, as "<key> <md5>" sorted: large
+ * ones as files in the shard directories, small ones as rows of small.sqlite (read directly).
+ */
+export function storedBlobs(objectsDir: string): string[] {
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+  const out = filesUnder(objectsDir)
+    .filter((f) => !f.includes('/.tmp/') && !basename(f).startsWith('small.sqlite'))
+    .map((f) => `${basename(f)} ${md5(readFileSync(f))}`);
+  const file = join(objectsDir, 'small.sqlite');
+  if (existsSync(file)) {
+    const db = new Database(file, { readonly: true });
+    try {
+      for (const r of db.prepare('SELECT key, data FROM blob').all() as { key: string; data: Buffer }[]) out.push(`${r.key} ${md5(r.data)}`);
+    } finally {
+      db.close();
+    }
+  }
+  return out.sort();
 }
