@@ -113,6 +113,12 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** A row refers to one that does not exist (SQLite with foreign_keys on, PostgreSQL). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 export { sql };
 
 /** PostgreSQL: serialises writers of one key inside a transaction (SQLite writers are serial anyway). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DbKind } from '../../core/db/database.js';
-import { isUniqueViolation } from '../../core/db/database.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../core/db/database.js';
 import { nowIso } from '../../core/ids.js';
 import type { PlacementDB, ProviderRow } from '../db/schema.js';
 import { invOf, normalizeInventory, type Inventory, type InventoryInput } from './inventory.js';
@@ -487,11 +487,17 @@ export class PlacementService {
         }
       }
       if (existing.length > 0) await trx.deleteFrom('allocation').where('consumer_uuid', 'in', consumers).execute();
-      if (rows.length > 0) await trx.insertInto('allocation').values(rows).execute();
+      if (rows.length > 0) {
+        try {
+          await trx.insertInto('allocation').values(rows).execute();
+        } catch (e) {
+          throw isForeignKeyViolation(e) ? new UnknownProvider([...wanted]) : e;
+        }
+      }
       if (emptied.length > 0) await trx.deleteFrom('consumer').where('uuid', 'in', emptied).execute();
 
       // Check every new allocation against the providers' inventories and total usage.
-      const providers = new Set((await trx.selectFrom('resource_provider').select('uuid').where('uuid', 'in', touched).execute()).map((p) => p.uuid));
+      // usage has an entry for every touched provider that exists
       const usage = await this.usagesOf(trx, touched);
       const invs = new Map<string, Map<string, Inventory>>();
       if (wanted.size > 0) {
@@ -501,7 +507,7 @@ export class PlacementService {
       }
       for (const item of items) {
         for (const [rp, resources] of Object.entries(item.allocations)) {
-          if (!providers.has(rp)) throw bad(`Unable to allocate inventory: Resource provider '${rp}' not found.`);
+          if (!usage.has(rp)) throw bad(`Unable to allocate inventory: Resource provider '${rp}' not found.`);
           for (const [rc, used] of Object.entries(resources)) {
             const inv = invs.get(rp)?.get(rc);
             if (!inv) {
@@ -518,7 +524,12 @@ export class PlacementService {
           }
         }
       }
-      return this.bumpAll(trx, [...providers], usage);
+      return this.bumpAll(trx, [...usage.keys()], usage);
+    }).catch(async (e: unknown) => {
+      if (!(e instanceof UnknownProvider)) throw e;
+      // Named only once the insert failed (and its transaction is over), so a claim pays no lookup for it.
+      const known = new Set((await this.db.selectFrom('resource_provider').select('uuid').where('uuid', 'in', e.uuids).execute()).map((p) => p.uuid));
+      throw bad(`Unable to allocate inventory: Resource provider '${e.uuids.find((u) => !known.has(u)) ?? ''}' not found.`);
     });
     this.cache.usagesChanged(fresh);
   }
@@ -576,3 +587,10 @@ export class PlacementService {
 const toRow = (p: SnapProvider): ProviderRow => ({
   uuid: p.uuid, name: p.name, generation: p.generation, parent_uuid: p.parent_uuid, root_uuid: p.root_uuid, created_at: '', updated_at: '',
 });
+
+/** An allocation named a provider that does not exist (its insert broke a foreign key). */
+class UnknownProvider extends Error {
+  constructor(readonly uuids: string[]) {
+    super('unknown resource provider');
+  }
+}

@@ -137,6 +137,15 @@ describe('placement API', () => {
     assert.match(over.body.errors[0].detail, /exceed the capacity/);
     const step = await alloc(randomUUID(), { [rp.uuid]: { MEMORY_MB: 100 } });
     assert.equal(step.status, 409);
+    const nowhere = randomUUID();
+    const missingRp = await alloc(randomUUID(), { [nowhere]: { VCPU: 1 } });
+    assert.equal(missingRp.status, 400);
+    assert.match(missingRp.body.errors[0].detail, new RegExp(`Resource provider '${nowhere}' not found`));
+    const noInventory = await alloc(randomUUID(), { [rp.uuid]: { DISK_GB: 1 } });
+    assert.equal(noInventory.status, 409);
+    assert.match(noInventory.body.errors[0].detail, /Inventory for 'DISK_GB' on resource provider .* invalid/);
+    // none of the refused writes changed the provider's usage
+    assert.deepEqual((await pl('GET', `/resource_providers/${rp.uuid}/usages`)).body.usages, { VCPU: 2, MEMORY_MB: 512 });
     // POST /allocations: two consumers at once, atomically
     const [a, b] = [randomUUID(), randomUUID()];
     const multi = await pl('POST', '/allocations', {
