@@ -94,8 +94,6 @@ async function main(): Promise<void> {
     const diskMs = median(rounds.map((x) => x.disk));
     const upMs = median(rounds.map((x) => x.up));
     const downMs = median(rounds.map((x) => x.down));
-    const up = { peak: peakUp };
-    const down = { peak: peakDown };
     await sleep(1000);
     const rssAfter = rssMiB(pid)!;
 
@@ -105,14 +103,14 @@ async function main(): Promise<void> {
       download_mb_s: mbps(SIZE, downMs), download_s: Math.round(downMs) / 1000,
       disk_write_fsync_mb_s: mbps(SIZE, diskMs), disk_write_s: Math.round(diskMs) / 1000,
       upload_vs_disk_pct: Math.round((diskMs / upMs) * 100),
-      rss_mib: { before: rssBefore, peak_upload: up.peak, peak_download: down.peak, after: rssAfter },
-      rss_growth_mib: Math.round((Math.max(up.peak, down.peak) - rssBefore) * 10) / 10,
+      rss_mib: { before: rssBefore, peak_upload: peakUp, peak_download: peakDown, after: rssAfter },
+      rss_growth_mib: Math.round((Math.max(peakUp, peakDown) - rssBefore) * 10) / 10,
     };
     console.log(`image transfer, ${r.size_mib} MiB, nubo up (identity,image) on 127.0.0.1, file store in ${dataDir}; medians of ${ROUNDS} rounds`);
     console.log(`  upload   (PUT .../file)            ${String(r.upload_mb_s).padStart(7)} MB/s  (${r.upload_s} s; md5 + sha512 + fsync on the way)`);
     console.log(`  download (GET .../file)            ${String(r.download_mb_s).padStart(7)} MB/s  (${r.download_s} s)`);
     console.log(`  disk: 1 MiB writes + fsync (node)  ${String(r.disk_write_fsync_mb_s).padStart(7)} MB/s  (${r.disk_write_s} s); upload = ${r.upload_vs_disk_pct}% of it`);
-    console.log(`  server RSS MiB: before ${rssBefore}, peak upload ${up.peak}, peak download ${down.peak}, after ${rssAfter} (growth ${r.rss_growth_mib})`);
+    console.log(`  server RSS MiB: before ${rssBefore}, peak upload ${peakUp}, peak download ${peakDown}, after ${rssAfter} (growth ${r.rss_growth_mib})`);
     console.log(JSON.stringify(r));
     if (args.json) writeFileSync(args.json, JSON.stringify(r, null, 2));
   } finally {

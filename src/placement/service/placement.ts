@@ -524,7 +524,7 @@ export class PlacementService {
           }
         }
       }
-      return this.bumpAll(trx, [...usage.keys()], usage);
+      return this.bumpAll(trx, usage);
     }).catch(async (e: unknown) => {
       if (!(e instanceof UnknownProvider)) throw e;
       // Named only once the insert failed (and its transaction is over), so a claim pays no lookup for it.
@@ -542,19 +542,19 @@ export class PlacementService {
       await this.lock(trx, touched);
       await trx.deleteFrom('allocation').where('consumer_uuid', '=', consumer).execute();
       await trx.deleteFrom('consumer').where('uuid', '=', consumer).execute();
-      return this.bumpAll(trx, touched, await this.usagesOf(trx, touched));
+      return this.bumpAll(trx, await this.usagesOf(trx, touched));
     });
     this.cache.usagesChanged(fresh);
   }
 
   /**
-   * Bumps the generations of providers whose allocations changed (locked by the caller, or
-   * serial on SQLite, so an increment is safe) and returns their new generation and usage
-   * for the snapshot cache.
+   * Bumps the generations of the providers whose allocations changed, those `usage` holds
+   * (locked by the caller, or serial on SQLite, so an increment is safe), and returns their
+   * new generation and usage for the snapshot cache.
    */
-  private async bumpAll(trx: Db, uuids: string[], usage: Map<string, ProviderUsage>): Promise<Map<string, ProviderUsage>> {
-    if (uuids.length === 0) return usage;
-    await trx.updateTable('resource_provider').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: nowIso() })).where('uuid', 'in', uuids).execute();
+  private async bumpAll(trx: Db, usage: Map<string, ProviderUsage>): Promise<Map<string, ProviderUsage>> {
+    if (usage.size === 0) return usage;
+    await trx.updateTable('resource_provider').set((eb) => ({ generation: eb('generation', '+', 1), updated_at: nowIso() })).where('uuid', 'in', [...usage.keys()]).execute();
     for (const u of usage.values()) u.generation += 1;
     return usage;
   }
