@@ -306,9 +306,10 @@ describe('object storage (Swift v1)', () => {
 
     await s.swift('PUT', `${A}/expiring`);
     assert.equal((await s.swift('PUT', `${A}/expiring/o`, { body: 'x', headers: { 'x-delete-at': '1' } })).status, 400);
-    await s.swift('PUT', `${A}/expiring/o`, { body: 'x', headers: { 'x-delete-after': '1' } });
+    // 2 s, not 1: X-Delete-At is whole seconds, so with 1 a PUT late in a second expires at the next tick, before the HEAD
+    await s.swift('PUT', `${A}/expiring/o`, { body: 'x', headers: { 'x-delete-after': '2' } });
     assert.ok((await s.swift('HEAD', `${A}/expiring/o`)).headers.get('x-delete-at'));
-    await sleep(2100);
+    await sleep(3100);
     assert.equal((await s.swift('GET', `${A}/expiring/o`)).status, 404);
     assert.equal((await s.swift('DELETE', `${A}/expiring`)).status, 204);
   });
